@@ -1,0 +1,105 @@
+"""Every setting Tollgate reads, declared once with its default and meaning.
+
+Values come from the environment (the names One API operators already use) and, for a few,
+from command-line flags. `load_settings()` validates them all at start-up and returns a frozen
+object; request code never reads `os.environ`.
+"""
+import dataclasses
+import os
+from typing import Any, Callable
+
+VERSION = "0.1.0"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str          # attribute name; the environment variable is its upper-case form
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _node_type(text: str) -> str:
+    if text not in ("master", "slave"):
+        raise ValueError("must be master or slave")
+    return text
+
+
+SETTINGS = [
+    Setting("port", 3000, _positive_int, "HTTP port to listen on (flag --port)."),
+    Setting("log_dir", "./logs", str, "Directory for log files (flag --log-dir)."),
+    Setting("data_dir", "./data", str, "Directory for the embedded database and the generated secret."),
+    Setting("mongodb_uri", "", str, "MongoDB URI; empty starts the embedded server under DATA_DIR."),
+    Setting("mongodb_db", "tollgate", str, "Database name inside MongoDB."),
+    Setting("session_secret", "", str, "Signs sessions and keys token hashes; generated and kept in DATA_DIR when empty."),
+    Setting("sync_frequency", 60, _positive_int, "Seconds between refreshes of the in-memory caches from MongoDB."),
+    Setting("relay_timeout", 0, _non_negative_int, "Seconds a whole upstream call may take; 0 means no limit."),
+    Setting("connect_timeout", 10, _positive_int, "Seconds to connect to an upstream."),
+    Setting("streaming_timeout", 120, _positive_int, "Seconds a stream may go without a chunk before it is ended."),
+    Setting("max_request_body_mb", 32, _positive_int, "Largest request body accepted, in MiB."),
+    Setting("upstream_max_clients", 2000, _positive_int, "Upstream requests in flight at once per process."),
+    Setting("stream_buffer_kb", 1024, _positive_int, "What a stream may hold for a slow client before it is ended, KiB."),
+    Setting("token_cache_seconds", 5, _non_negative_int, "Seconds a token or user is served from memory before re-reading it."),
+    Setting("node_type", "master", _node_type, "master runs background jobs; slave never does."),
+    Setting("debug", False, _bool, "Verbose logging."),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+Settings = dataclasses.make_dataclass(
+    "Settings", [(s.name, Any, dataclasses.field(default=s.default)) for s in SETTINGS], frozen=True
+)
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(env=None, **overrides) -> "Settings":
+    """Read every setting from `env` (default: the process environment), then apply overrides."""
+    env = os.environ if env is None else env
+    values = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.name.upper())
+        if raw is None:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{setting.name.upper()}={raw!r}: {exc}") from None
+    for name, value in overrides.items():
+        if name not in _BY_NAME:
+            raise SettingsError(f"unknown setting {name}")
+        if value is not None:
+            values[name] = value
+    return Settings(**values)
+
+
+def describe() -> str:
+    """The settings table printed by --help."""
+    rows = [f"  {s.name.upper():24} default {s.default!r:10}  {s.help}" for s in SETTINGS]
+    return "Environment settings:\n" + "\n".join(rows)

@@ -1,0 +1,217 @@
+"""Base handlers: who the caller is, what each verb requires, and the two error shapes.
+
+Every handler declares `access = {"VERB": level}` with level one of public, key, user, admin, root;
+a verb without a level is refused (deny by default, and a test walks the route table for it).
+`/v1` handlers answer errors in OpenAI's shape, `/api` handlers in One API's envelope with a real
+HTTP status. Unknown exceptions become a generic error with the request id; details go to the log only.
+"""
+import logging
+import uuid
+
+import ujson
+from tornado.iostream import StreamClosedError
+from tornado.web import HTTPError, RequestHandler
+
+from models.users import ROLE_ADMIN, ROLE_ROOT, ROLE_USER, STATUS_ENABLED
+from services.errors import RelayError, ServiceError
+from services.stream_relay import ClientGone
+
+log = logging.getLogger("tollgate.http")
+
+LEVELS = {"user": ROLE_USER, "admin": ROLE_ADMIN, "root": ROLE_ROOT}
+SESSION_COOKIE = "session"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class BaseHandler(RequestHandler):
+    access: dict = {}
+
+    def initialize(self):
+        self.request_id = uuid.uuid4().hex[:16]
+        self.set_header("X-Request-Id", self.request_id)
+
+    @property
+    def services(self):
+        return self.settings["services"]
+
+    def level(self) -> str:
+        return self.access.get(self.request.method)
+
+    def write_json(self, payload, status: int = 200):
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(ujson.dumps(payload, ensure_ascii=False, escape_forward_slashes=False))
+
+    def log_exception(self, typ, value, tb):
+        if isinstance(value, (ApiError, RelayError, ServiceError)):
+            return
+        if isinstance(value, HTTPError):
+            return super().log_exception(typ, value, tb)
+        log.error("request %s %s %s failed", self.request_id, self.request.method, self.request.path,
+                  exc_info=(typ, value, tb))
+
+
+class RelayHandler(BaseHandler):
+    """/v1 routes: the caller is the owner of an `sk-` key; errors in OpenAI's shape."""
+
+    caller = None
+
+    async def prepare(self):
+        level = self.level()
+        if level is None:
+            raise RelayError(405, "This method is not allowed here.", "method_not_allowed")
+        if level == "key":
+            self.caller = await self.services.keys.resolve(
+                self.request.headers.get("Authorization", ""), self.request.remote_ip)
+
+    def write_error(self, status_code, **kwargs):
+        error = _exception(kwargs)
+        if not isinstance(error, RelayError):
+            message = self._reason if status_code < 500 else "The gateway failed to handle this request."
+            error = RelayError(status_code, f"{message} (request id: {self.request_id})",
+                               "internal_error" if status_code >= 500 else "bad_request")
+        self.write_json(error.body(), error.status)
+
+    def send_error(self, status_code=500, **kwargs):
+        error = _exception(kwargs)
+        if isinstance(error, RelayError):
+            status_code = error.status
+        super().send_error(status_code, **kwargs)
+
+
+class ApiHandler(BaseHandler):
+    """/api routes: the caller is a logged-in user (session cookie or access token)."""
+
+    current = None
+
+    async def prepare(self):
+        level = self.level()
+        if level is None:
+            raise ApiError(405, "method not allowed")
+        if level == "public":
+            self.current = await self._find_user()
+            return
+        user = await self._find_user()
+        if user is None:
+            raise ApiError(401, "not logged in: log in or send an access token")
+        if user.status != STATUS_ENABLED:
+            raise ApiError(403, "this account is disabled")
+        if user.role < LEVELS[level]:
+            raise ApiError(403, "you are not allowed to do this")
+        self.current = user
+
+    async def _find_user(self):
+        accounts = self.services.accounts
+        cookie = self.get_cookie(SESSION_COOKIE)
+        if cookie:
+            user_id = accounts.session_user_id(cookie)
+            if user_id is not None:
+                return await accounts.current(user_id)
+        header = self.request.headers.get("Authorization")
+        if header:
+            return await accounts.by_access_token(header)
+        return None
+
+    def ok(self, data=None, message: str = "", **extra):
+        self.write_json({"success": True, "message": message, "data": data, **extra})
+
+    def body(self) -> dict:
+        try:
+            data = ujson.loads(self.request.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "the request body must be a JSON object")
+        return data
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.get_query_argument(name, None)
+        if value in (None, ""):
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise ApiError(400, f"{name} must be a whole number") from None
+
+    def paging(self):
+        page = max(self.int_arg("p", 1), 1)
+        size = self.int_arg("page_size", self.int_arg("size", 20))
+        return page, max(1, min(size, 100))
+
+    def write_error(self, status_code, **kwargs):
+        error = _exception(kwargs)
+        if isinstance(error, ApiError):
+            status_code, message = error.status, error.message
+        elif status_code >= 500:
+            message = f"internal error (request id: {self.request_id})"
+        else:
+            message = self._reason
+        self.write_json({"success": False, "message": message}, status_code)
+
+    def send_error(self, status_code=500, **kwargs):
+        error = _exception(kwargs)
+        if isinstance(error, ServiceError):
+            error = ApiError(error.status, str(error))
+            kwargs["exc_info"] = (ApiError, error, kwargs["exc_info"][2])
+        if isinstance(error, ApiError):
+            status_code = error.status
+        super().send_error(status_code, **kwargs)
+
+
+def _exception(kwargs):
+    info = kwargs.get("exc_info")
+    return info[1] if info else None
+
+
+class HandlerSink:
+    """Where the relay writes its answer: this request's connection."""
+
+    def __init__(self, handler: RequestHandler):
+        self.handler = handler
+        self.started = False
+        self.gone = False
+        self._on_close = []
+
+    def send(self, status: int, body: bytes, content_type: str):
+        if self.gone:
+            return
+        self.handler.set_status(status)
+        self.handler.set_header("Content-Type", content_type)
+        self.handler.finish(body)
+
+    def begin_stream(self):
+        self.started = True
+        handler = self.handler
+        handler.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.set_header("Cache-Control", "no-cache")
+        handler.set_header("X-Accel-Buffering", "no")
+
+    async def write(self, data: bytes):
+        if self.gone:
+            raise ClientGone()
+        self.handler.write(data)
+        try:
+            await self.handler.flush()
+        except StreamClosedError:
+            self.closed()
+            raise ClientGone() from None
+
+    def end(self):
+        if not self.gone and not self.handler._finished:
+            self.handler.finish()
+
+    def on_close(self, callback):
+        self._on_close.append(callback)
+
+    def closed(self):
+        if self.gone:
+            return
+        self.gone = True
+        for callback in self._on_close:
+            callback()

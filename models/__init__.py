@@ -1,0 +1,1 @@
+"""MongoDB repositories: one module per collection. Only this package imports pymongo."""

@@ -1,0 +1,87 @@
+"""The `channels` collection: upstream providers with their keys, models, groups and routing weights."""
+import dataclasses
+import re
+
+from models.documents import find_page, from_doc, sort_spec, to_doc
+
+# Channel status, as One API numbers it.
+STATUS_UNKNOWN, STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 0, 1, 2, 3
+
+
+@dataclasses.dataclass(slots=True)
+class Channel:
+    id: int
+    type: int = 1
+    name: str = ""
+    key: str = ""
+    status: int = STATUS_ENABLED
+    base_url: str = ""
+    models: list = dataclasses.field(default_factory=list)
+    groups: list = dataclasses.field(default_factory=lambda: ["default"])
+    model_mapping: dict = dataclasses.field(default_factory=dict)
+    priority: int = 0
+    weight: int = 0
+    created_time: int = 0
+    test_time: int = 0
+    response_time: int = 0          # milliseconds, from the last test
+    balance: float = 0.0
+    balance_updated_time: int = 0
+    used_quota: int = 0
+    auto_ban: bool = True           # may be disabled automatically
+    status_reason: str = ""
+    status_time: int = 0
+    test_model: str = ""
+    openai_organization: str = ""
+    auto_enable_interval: int = 0   # seconds between re-tests of an auto-disabled channel; 0: never
+    config: dict = dataclasses.field(default_factory=dict)
+
+
+class Channels:
+    def __init__(self, collection, counters):
+        self.collection = collection
+        self.counters = counters
+
+    async def ensure_indexes(self):
+        await self.collection.create_index("name")
+        await self.collection.create_index("status")
+
+    async def create(self, channel: Channel) -> Channel:
+        if not channel.id:
+            channel.id = await self.counters.next_id("channels")
+        await self.collection.insert_one(to_doc(channel))
+        return channel
+
+    async def get(self, channel_id: int):
+        return from_doc(Channel, await self.collection.find_one({"_id": channel_id}))
+
+    async def all(self):
+        return [from_doc(Channel, d) async for d in self.collection.find({})]
+
+    async def replace(self, channel: Channel):
+        await self.collection.replace_one({"_id": channel.id}, to_doc(channel))
+
+    async def update(self, channel_id: int, fields: dict) -> bool:
+        result = await self.collection.update_one({"_id": channel_id}, {"$set": fields})
+        return result.matched_count == 1
+
+    async def set_status_if(self, channel_id: int, expected: int, fields: dict) -> bool:
+        """Change a channel's status only if it still has `expected` (two nodes may race)."""
+        result = await self.collection.update_one({"_id": channel_id, "status": expected}, {"$set": fields})
+        return result.modified_count == 1
+
+    async def delete(self, channel_id: int) -> bool:
+        result = await self.collection.delete_one({"_id": channel_id})
+        return result.deleted_count == 1
+
+    async def add_used_quota(self, channel_id: int, used: int):
+        await self.collection.update_one({"_id": channel_id}, {"$inc": {"used_quota": used}})
+
+    async def page(self, keyword: str, skip: int, limit: int):
+        query = {}
+        if keyword:
+            pattern = {"$regex": re.escape(keyword), "$options": "i"}
+            query = {"$or": [{"name": pattern}, {"base_url": pattern}]}
+            if keyword.isdigit():
+                query["$or"].append({"_id": int(keyword)})
+        docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
+        return [from_doc(Channel, d) for d in docs], total

@@ -1,0 +1,31 @@
+"""Turning MongoDB documents into plain dataclasses and back; `_id` is exposed as `id`."""
+import dataclasses
+
+from pymongo import ASCENDING, DESCENDING
+
+
+def from_doc(cls, doc):
+    if doc is None:
+        return None
+    names = cls.__dataclass_fields__
+    values = {k: v for k, v in doc.items() if k in names}
+    values["id"] = doc["_id"]
+    return cls(**values)
+
+
+def to_doc(obj) -> dict:
+    doc = dataclasses.asdict(obj)
+    doc["_id"] = doc.pop("id")
+    return doc
+
+
+def sort_spec(field: str, descending: bool = True):
+    return [(field, DESCENDING if descending else ASCENDING)]
+
+
+async def find_page(collection, query: dict, sort, skip: int, limit: int, projection=None):
+    """One page of documents and the total that matches."""
+    cursor = collection.find(query, projection).sort(sort).skip(skip).limit(limit)
+    items = await cursor.to_list(length=limit)
+    total = await collection.count_documents(query)
+    return items, total

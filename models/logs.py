@@ -1,0 +1,61 @@
+"""The `logs` collection: one entry per charged request, top-up, management action or error."""
+import re
+
+from pymongo import ASCENDING, DESCENDING
+
+from models.documents import find_page, sort_spec
+
+TYPE_TOPUP, TYPE_CONSUME, TYPE_MANAGE, TYPE_SYSTEM, TYPE_ERROR, TYPE_REFUND = 1, 2, 3, 4, 5, 6
+
+# Query fields callers may filter on, with how each is matched.
+_EXACT = ("type", "user_id", "channel_id", "token_id")
+_TEXT = ("username", "token_name", "model_name", "group")
+
+
+class Logs:
+    def __init__(self, collection):
+        self.collection = collection
+
+    async def ensure_indexes(self):
+        await self.collection.create_index([("created_at", DESCENDING)])
+        await self.collection.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.collection.create_index([("token_name", ASCENDING), ("created_at", DESCENDING)])
+        await self.collection.create_index([("model_name", ASCENDING), ("created_at", DESCENDING)])
+        await self.collection.create_index([("channel_id", ASCENDING), ("created_at", DESCENDING)])
+        await self.collection.create_index("request_id")
+
+    async def insert(self, entry: dict):
+        await self.collection.insert_one(entry)
+
+    async def insert_many(self, entries: list):
+        if entries:
+            await self.collection.insert_many(entries, ordered=False)
+
+    @staticmethod
+    def build_query(filters: dict) -> dict:
+        query = {}
+        for field in _EXACT:
+            if filters.get(field) not in (None, "", 0):
+                query[field] = filters[field]
+        for field in _TEXT:
+            if filters.get(field):
+                query[field] = filters[field]
+        span = {}
+        if filters.get("start_timestamp"):
+            span["$gte"] = filters["start_timestamp"]
+        if filters.get("end_timestamp"):
+            span["$lte"] = filters["end_timestamp"]
+        if span:
+            query["created_at"] = span
+        if filters.get("keyword"):
+            query["content"] = {"$regex": re.escape(filters["keyword"]), "$options": "i"}
+        return query
+
+    async def page(self, filters: dict, skip: int, limit: int):
+        docs, total = await find_page(
+            self.collection, self.build_query(filters), sort_spec("created_at"), skip, limit
+        )
+        return docs, total
+
+    async def find(self, filters: dict):
+        return self.collection.find(self.build_query(filters)).sort(sort_spec("created_at"))

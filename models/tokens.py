@@ -1,0 +1,97 @@
+"""The `tokens` collection: users' `sk-` keys, found by a keyed hash of the key."""
+import dataclasses
+import re
+
+from pymongo import ASCENDING, DESCENDING
+
+from models import quota
+from models.documents import find_page, from_doc, sort_spec, to_doc
+
+STATUS_ENABLED, STATUS_DISABLED, STATUS_EXPIRED, STATUS_EXHAUSTED = 1, 2, 3, 4
+NEVER = -1
+
+
+@dataclasses.dataclass(slots=True)
+class Token:
+    id: int
+    user_id: int
+    name: str = ""
+    key_hash: str = ""
+    key_enc: str = ""       # the key encrypted with the server secret, to show it to its owner again
+    key_mask: str = ""
+    status: int = STATUS_ENABLED
+    created_time: int = 0
+    accessed_time: int = 0
+    expired_time: int = NEVER
+    remain_quota: int = 0
+    unlimited_quota: bool = False
+    used_quota: int = 0
+    models: list = dataclasses.field(default_factory=list)   # empty: every model
+    subnet: str = ""                                          # allowed IPs / CIDRs, comma separated
+    group: str = ""                                           # empty: the user's group
+    billing_mode: str = "ratio"                               # "ratio" or "per_call"
+
+
+class Tokens:
+    def __init__(self, collection, counters):
+        self.collection = collection
+        self.counters = counters
+
+    async def ensure_indexes(self):
+        await self.collection.create_index("key_hash", unique=True)
+        await self.collection.create_index("user_id")
+        await self.collection.create_index("name")
+
+    async def create(self, token: Token) -> Token:
+        if not token.id:
+            token.id = await self.counters.next_id("tokens")
+        await self.collection.insert_one(to_doc(token))
+        return token
+
+    async def get(self, token_id: int, user_id=None):
+        query = {"_id": token_id}
+        if user_id is not None:
+            query["user_id"] = user_id
+        return from_doc(Token, await self.collection.find_one(query))
+
+    async def by_key_hash(self, key_hash: str):
+        return from_doc(Token, await self.collection.find_one({"key_hash": key_hash}))
+
+    async def update(self, token_id: int, fields: dict, user_id=None) -> bool:
+        query = {"_id": token_id}
+        if user_id is not None:
+            query["user_id"] = user_id
+        result = await self.collection.update_one(query, {"$set": fields})
+        return result.matched_count == 1
+
+    async def delete(self, token_id: int, user_id=None) -> bool:
+        query = {"_id": token_id}
+        if user_id is not None:
+            query["user_id"] = user_id
+        result = await self.collection.delete_one(query)
+        return result.deleted_count == 1
+
+    async def page(self, user_id, keyword: str, skip: int, limit: int):
+        query = {} if user_id is None else {"user_id": user_id}
+        if keyword:
+            query["name"] = {"$regex": re.escape(keyword), "$options": "i"}
+        docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
+        return [from_doc(Token, d) for d in docs], total
+
+    # Balance moves (limited tokens only): each is one atomic conditional update.
+    async def take_quota(self, token_id: int, amount: int) -> bool:
+        return await quota.take(self.collection, token_id, "remain_quota", amount)
+
+    async def take_quota_up_to(self, token_id: int, amount: int) -> int:
+        return await quota.take_up_to(self.collection, token_id, "remain_quota", amount)
+
+    async def give_quota(self, token_id: int, amount: int):
+        await quota.give(self.collection, token_id, "remain_quota", amount)
+
+    async def record_use(self, token_id: int, used: int, now: int):
+        await self.collection.update_one(
+            {"_id": token_id}, {"$inc": {"used_quota": used}, "$set": {"accessed_time": now}}
+        )
+
+    async def quota_of(self, token_id: int) -> int:
+        return await quota.current(self.collection, token_id, "remain_quota")

@@ -1,0 +1,70 @@
+"""Errors the relay answers with, in OpenAI's shape, and how upstream error bodies become one."""
+import ujson
+
+
+class ServiceError(ValueError):
+    """Bad input or a refused action in a management call; `status` is the HTTP status to answer with."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int = None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class RelayError(Exception):
+    """An error for an API client: HTTP status plus OpenAI's {message, type, param, code}."""
+
+    def __init__(self, status: int, message: str, code: str = "", type: str = "tollgate_error", param=None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.type = type
+        self.param = param
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+def upstream_error(status: int, body: bytes) -> RelayError:
+    """Read an upstream's error body, whichever common shape it has, as one RelayError."""
+    message, err_type, code = "", "upstream_error", "bad_response_status_code"
+    try:
+        payload = ujson.loads(body) if body else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        found = _error_fields(payload)
+        if found:
+            message = found.get("message") or message
+            err_type = found.get("type") or err_type
+            code = found.get("code") or code
+    if not message:
+        text = body[:300].decode("utf-8", "replace").strip() if body else ""
+        message = f"upstream answered with status {status}" + (f": {text}" if text else "")
+    return RelayError(status, message, code=str(code), type=str(err_type))
+
+
+def _error_fields(payload: dict) -> dict:
+    """OpenAI's {"error": {...}} first, then the other shapes upstreams use."""
+    error = payload.get("error")
+    if isinstance(error, dict):
+        return {k: error.get(k) for k in ("message", "type", "code")}
+    if isinstance(error, str):
+        return {"message": error}
+    for field in ("message", "msg", "err", "error_msg", "detail"):
+        if isinstance(payload.get(field), str):
+            return {"message": payload[field], "code": payload.get("code")}
+    for outer in ("header", "response"):
+        inner = payload.get(outer)
+        if isinstance(inner, dict):
+            found = _error_fields(inner)
+            if found:
+                return found
+    return {}

@@ -1,0 +1,60 @@
+"""The in-memory routing table: which channels serve a (group, model), by priority tier and weight.
+
+Built from the abilities and channels collections at start-up, after every channel change on this
+node, and every SYNC_FREQUENCY seconds; the hot path never queries MongoDB to choose a channel.
+"""
+import random
+
+from models.channels import STATUS_ENABLED
+
+SMOOTHING = 10   # added to every weight so that weight 0 still gets some traffic
+
+
+class RoutingTable:
+    def __init__(self, db, rng=None):
+        self.db = db
+        self.rng = rng or random.Random()
+        self.channels = {}          # id → Channel (every channel, any status)
+        self._tiers = {}            # (group, model) → [[channel ids of the highest priority], [next], ...]
+        self._known = set()         # (group, model) served by some channel, enabled or not
+
+    async def reload(self):
+        channels = {c.id: c for c in await self.db.channels.all()}
+        tiers, known = {}, set()
+        for channel in channels.values():
+            for group in channel.groups:
+                for model in channel.models:
+                    known.add((group, model))
+                    if channel.status == STATUS_ENABLED:
+                        tiers.setdefault((group, model), []).append(channel)
+        self._tiers = {route: _by_priority(members) for route, members in tiers.items()}
+        self._known = known
+        self.channels = channels
+
+    def serves(self, group: str, model: str) -> bool:
+        return (group, model) in self._known
+
+    def models_for(self, group: str) -> list:
+        return sorted({model for g, model in self._known if g == group})
+
+    def pick(self, group: str, model: str, exclude=()):
+        """An enabled channel for the route: highest priority tier first, weighted random inside it."""
+        for tier in self._tiers.get((group, model), ()):
+            candidates = [c for c in tier if c.id not in exclude and c.status == STATUS_ENABLED]
+            if candidates:
+                weights = [max(c.weight, 0) + SMOOTHING for c in candidates]
+                return self.rng.choices(candidates, weights)[0]
+        return None
+
+    def mark_disabled(self, channel_id: int, status: int):
+        """Take a channel out of rotation at once, before the next reload."""
+        channel = self.channels.get(channel_id)
+        if channel is not None:
+            channel.status = status
+
+
+def _by_priority(channels):
+    tiers = {}
+    for channel in channels:
+        tiers.setdefault(channel.priority, []).append(channel)
+    return [tiers[p] for p in sorted(tiers, reverse=True)]

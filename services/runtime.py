@@ -1,0 +1,85 @@
+"""Building every service on one MongoDB for one IOLoop; used by server.py and the tests alike."""
+import dataclasses
+import functools
+import os
+
+from tornado.ioloop import PeriodicCallback
+
+from models.db import Database, connect
+from services.accounts import Accounts
+from services.billing import Billing
+from services.channels import ChannelService
+from services.keys import KeyResolver
+from services.logs import LogService
+from services.options import OptionStore
+from services.pricing import Pricing
+from services.relay import Relay
+from services.routing import RoutingTable
+from services.secrets import Keyring, load_or_create_secret
+from services.tokenizer import Tokenizer
+from services.tokens import TokenService
+from services.upstream import Upstream
+
+
+@functools.lru_cache(maxsize=None)
+def shared_tokenizer(cache_dir: str) -> Tokenizer:
+    """Encodings are loaded once per process (they take a moment and never change)."""
+    return Tokenizer(cache_dir)
+
+
+@dataclasses.dataclass
+class Services:
+    settings: object
+    db: Database
+    keyring: Keyring
+    options: OptionStore
+    pricing: Pricing
+    tokenizer: Tokenizer
+    keys: KeyResolver
+    routing: RoutingTable
+    upstream: Upstream
+    billing: Billing
+    channels: ChannelService
+    tokens: TokenService
+    accounts: Accounts
+    logs: LogService
+    relay: Relay
+    _sync: PeriodicCallback = None
+
+    async def sync(self):
+        """Re-read what other nodes may have changed."""
+        await self.options.refresh()
+        await self.routing.reload()
+
+    def start_sync(self):
+        self._sync = PeriodicCallback(self.sync, self.settings.sync_frequency * 1000)
+        self._sync.start()
+
+    async def close(self):
+        if self._sync:
+            self._sync.stop()
+        self.upstream.close()
+        await self.db.close()
+
+
+async def build_services(settings, mongodb_uri: str) -> Services:
+    db = connect(mongodb_uri, settings.mongodb_db)
+    await db.ensure_indexes()
+    keyring = Keyring(load_or_create_secret(settings.session_secret, settings.data_dir))
+    options = OptionStore(db.options)
+    await options.refresh()
+    pricing = Pricing(options)
+    tokenizer = shared_tokenizer(os.environ.get("TIKTOKEN_CACHE_DIR")
+                                 or os.path.join(os.path.abspath(settings.data_dir), "tiktoken"))
+    keys = KeyResolver(db, keyring, settings.token_cache_seconds)
+    routing = RoutingTable(db)
+    await routing.reload()
+    upstream = Upstream(settings.upstream_max_clients, settings.connect_timeout, settings.relay_timeout)
+    billing = Billing(db, options)
+    channels = ChannelService(db, routing)
+    logs = LogService(db)
+    relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
+    accounts = Accounts(db, keyring, options, keys)
+    await accounts.ensure_root()
+    return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
+                    channels, TokenService(db, keyring, keys), accounts, logs, relay)

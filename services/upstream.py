@@ -1,0 +1,158 @@
+"""The shared upstream HTTP client: libcurl keeps upstream connections alive across requests.
+
+`fetch` buffers a whole response; `open_stream` hands the body over chunk by chunk as it arrives and
+can be cancelled, which stops the upstream transfer (used when the client goes away).
+"""
+import asyncio
+import collections
+import dataclasses
+
+import pycurl
+from tornado.curl_httpclient import CurlAsyncHTTPClient
+from tornado.httpclient import HTTPRequest
+from tornado.httputil import HTTPHeaders
+
+# Status used when no HTTP answer came back at all (connection refused, timeout, aborted).
+NO_RESPONSE = 599
+
+
+@dataclasses.dataclass
+class UpstreamResponse:
+    status: int
+    headers: HTTPHeaders
+    body: bytes
+    error: str = ""     # transport failure, when status is NO_RESPONSE
+
+
+class Upstream:
+    def __init__(self, max_clients: int, connect_timeout: float, relay_timeout: float):
+        self.client = CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
+        self.connect_timeout = connect_timeout
+        self.relay_timeout = relay_timeout   # 0: no limit on the whole call
+
+    def _request(self, url, method, headers, body, **callbacks) -> HTTPRequest:
+        return HTTPRequest(
+            url,
+            method=method,
+            headers=headers,
+            body=body,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.relay_timeout,
+            decompress_response=True,
+            allow_nonstandard_methods=True,
+            **callbacks,
+        )
+
+    async def fetch(self, url, method="POST", headers=None, body=None) -> UpstreamResponse:
+        response = await self.client.fetch(self._request(url, method, headers, body), raise_error=False)
+        if response.code == NO_RESPONSE or (response.error and response.code < 100):
+            return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(response.error))
+        return UpstreamResponse(response.code, response.headers, response.body or b"")
+
+    def open_stream(self, url, method="POST", headers=None, body=None) -> "UpstreamStream":
+        return UpstreamStream(self, url, method, headers, body)
+
+    def close(self):
+        self.client.close()
+
+
+class UpstreamStream:
+    """One upstream response read chunk by chunk. `status` and `headers` are known once `wait_headers`
+    returns; `next_chunk` gives body chunks in order and None at the end."""
+
+    def __init__(self, upstream: Upstream, url, method, headers, body):
+        self.status = 0
+        self.headers = HTTPHeaders()
+        self.error = ""
+        self.buffered = 0
+        self._chunks = collections.deque()
+        self._cancelled = False
+        self._done = False
+        self._wakeup = asyncio.Event()
+        self._headers_done = asyncio.Event()
+        request = upstream._request(
+            url,
+            method,
+            headers,
+            body,
+            header_callback=self._on_header_line,
+            streaming_callback=self._on_chunk,
+            prepare_curl_callback=self._allow_abort,
+        )
+        self._future = upstream.client.fetch(request, raise_error=False)
+        self._future.add_done_callback(self._on_done)
+
+    def _allow_abort(self, curl):
+        # libcurl calls this at least once a second; a non-zero answer aborts the transfer.
+        curl.setopt(pycurl.NOPROGRESS, 0)
+        curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
+
+    def _on_header_line(self, line: str):
+        if line.startswith("HTTP/"):
+            parts = line.split(" ", 2)
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.headers = HTTPHeaders()
+        elif line in ("\r\n", "\n") and self.status >= 200:
+            self._headers_done.set()
+        elif line.strip():
+            self.headers.parse_line(line)
+
+    def _on_chunk(self, chunk: bytes):
+        self._headers_done.set()
+        self._chunks.append(chunk)
+        self.buffered += len(chunk)
+        self._wakeup.set()
+
+    def _on_done(self, future):
+        response = future.result()
+        if response.code == NO_RESPONSE or (response.error and response.code < 100):
+            self.status = NO_RESPONSE
+            self.error = "aborted" if self._cancelled else str(response.error)
+        elif not self.status:
+            self.status = response.code
+            self.headers = response.headers
+        self._done = True
+        self._headers_done.set()
+        self._wakeup.set()
+
+    async def wait_headers(self, timeout: float):
+        """Wait until the status line and headers arrived (or the call failed)."""
+        await asyncio.wait_for(self._headers_done.wait(), timeout)
+
+    async def next_chunk(self, timeout: float):
+        """The next body chunk, or None at the end; asyncio.TimeoutError when the upstream is idle."""
+        while not self._chunks:
+            if self._done or self._cancelled:
+                return None
+            self._wakeup.clear()
+            await asyncio.wait_for(self._wakeup.wait(), timeout)
+        chunk = self._chunks.popleft()
+        self.buffered -= len(chunk)
+        return chunk
+
+    async def read_all(self, timeout: float, limit: int = 1 << 20) -> bytes:
+        """The rest of the body (an error body, typically), up to `limit` bytes."""
+        parts, size = [], 0
+        while size < limit:
+            chunk = await self.next_chunk(timeout)
+            if chunk is None:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts)[:limit]
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel_now(self):
+        """Stop the transfer (libcurl aborts it on its next progress call) and wake any reader."""
+        self._cancelled = True
+        self._chunks.clear()
+        self.buffered = 0
+        self._headers_done.set()
+        self._wakeup.set()
+
+    async def closed(self):
+        """Wait until the transfer has ended (after cancel, within about a second)."""
+        await self._future
