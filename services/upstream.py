@@ -44,9 +44,10 @@ class Upstream:
         )
 
     async def fetch(self, url, method="POST", headers=None, body=None) -> UpstreamResponse:
-        response = await self.client.fetch(self._request(url, method, headers, body), raise_error=False)
-        if response.code == NO_RESPONSE or (response.error and response.code < 100):
-            return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(response.error))
+        try:
+            response = await self.client.fetch(self._request(url, method, headers, body), raise_error=False)
+        except Exception as exc:   # no HTTP answer at all: refused, reset, timed out
+            return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(exc))
         return UpstreamResponse(response.code, response.headers, response.body or b"")
 
     def open_stream(self, url, method="POST", headers=None, body=None) -> "UpstreamStream":
@@ -104,11 +105,13 @@ class UpstreamStream:
         self._wakeup.set()
 
     def _on_done(self, future):
-        response = future.result()
-        if response.code == NO_RESPONSE or (response.error and response.code < 100):
+        try:
+            response = future.result()
+        except Exception as exc:   # no complete HTTP answer: refused, reset, timed out, aborted
             self.status = NO_RESPONSE
-            self.error = "aborted" if self._cancelled else str(response.error)
-        elif not self.status:
+            self.error = "aborted" if self._cancelled else str(exc)
+            response = None
+        if response is not None and not self.status:
             self.status = response.code
             self.headers = response.headers
         self._done = True

@@ -1,0 +1,106 @@
+"""A local OpenAI-compatible upstream. What it does is chosen by the API key a channel sends:
+
+  key-ok          answers normally (usage included; a usage chunk on streams when asked)
+  key-nousage     answers without any usage
+  key-dead        401 invalid_api_key            key-broke     429 insufficient_quota
+  key-500         500 server error               key-jsonstream  a stream request answered with JSON
+  key-hold        streams one chunk, then waits for `release` before the rest
+  key-drop        streams one chunk, then drops the connection
+"""
+import asyncio
+
+import ujson
+from tornado.web import Application, RequestHandler
+
+REPLY_WORDS = ["Hello", " from", " the", " mock", " upstream", "."]
+PROMPT_TOKENS = 11
+COMPLETION_TOKENS = 7
+
+
+class MockState:
+    def __init__(self):
+        self.requests = []           # (path, headers, body) of every call
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()  # set once a key-hold stream sent its first chunk
+        self.closed_early = asyncio.Event()
+
+
+def _error(status, message, type_, code):
+    return status, {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+FAILURES = {
+    "key-dead": _error(401, "Incorrect API key provided: key-dead.", "invalid_request_error", "invalid_api_key"),
+    "key-broke": _error(429, "You exceeded your current quota, please check your plan and billing details.",
+                        "insufficient_quota", "insufficient_quota"),
+    "key-500": _error(500, "The server had an error while processing your request.", "server_error", None),
+}
+
+
+class MockHandler(RequestHandler):
+    def initialize(self, state):
+        self.state = state
+
+    @property
+    def key(self):
+        return self.request.headers.get("Authorization", "").removeprefix("Bearer ")
+
+    async def post(self, kind):
+        body = ujson.loads(self.request.body)
+        self.state.requests.append((self.request.path, dict(self.request.headers), body))
+        if self.key in FAILURES:
+            status, payload = FAILURES[self.key]
+            self.set_status(status)
+            return self.finish(payload)
+        if kind == "embeddings":
+            return self.finish({"object": "list", "model": body["model"],
+                                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                                "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS}})
+        if body.get("stream") and self.key != "key-jsonstream":
+            return await self.stream(kind, body)
+        text = "".join(REPLY_WORDS)
+        choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                  if kind == "chat/completions" else {"index": 0, "text": text, "finish_reason": "stop"})
+        reply = {"id": "chatcmpl-mock", "object": "chat.completion", "model": body["model"], "choices": [choice]}
+        if self.key != "key-nousage":
+            reply["usage"] = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+                              "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+        self.finish(reply)
+
+    async def stream(self, kind, body):
+        self.set_header("Content-Type", "text/event-stream")
+        for i, word in enumerate(REPLY_WORDS):
+            delta = {"delta": {"content": word}} if kind == "chat/completions" else {"text": word}
+            chunk = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
+                     "choices": [{"index": 0, **delta, "finish_reason": None}]}
+            if (body.get("stream_options") or {}).get("include_usage"):
+                chunk["usage"] = None
+            await self.send(chunk)
+            if i == 0 and self.key == "key-hold":
+                self.state.held.set()
+                await self.state.release.wait()
+            if i == 0 and self.key == "key-drop":
+                self.request.connection.stream.close()
+                return
+        if (body.get("stream_options") or {}).get("include_usage") and self.key != "key-nousage":
+            await self.send({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
+                             "choices": [], "usage": {"prompt_tokens": PROMPT_TOKENS,
+                                                      "completion_tokens": COMPLETION_TOKENS,
+                                                      "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}})
+        self.write(b"data: [DONE]\n\n")
+        self.finish()
+
+    async def send(self, payload):
+        self.write(b"data: " + ujson.dumps(payload).encode() + b"\n\n")
+        try:
+            await self.flush()
+        except Exception:
+            self.state.closed_early.set()
+            raise
+
+    def on_connection_close(self):
+        self.state.closed_early.set()
+
+
+def make_mock_app(state: MockState) -> Application:
+    return Application([(r"/v1/(chat/completions|completions|embeddings)", MockHandler, {"state": state})])
