@@ -8,6 +8,7 @@ import signal
 import sys
 
 from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 
 from conf.settings import VERSION, SettingsError, describe, load_settings
 from handlers import make_app
@@ -24,13 +25,14 @@ def parse_args(argv):
     )
     parser.add_argument("--port", type=int, help="port to listen on (default 3000, or PORT)")
     parser.add_argument("--log-dir", help="directory for log files (default ./logs, or LOG_DIR)")
+    parser.add_argument("--workers", type=int, help="processes serving the port (default 1, or WORKERS)")
     parser.add_argument("--version", action="version", version=f"Tollgate {VERSION}")
     return parser.parse_args(argv)
 
 
 def setup_logging(log_dir: str, debug: bool):
     os.makedirs(log_dir, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    formatter = logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
     to_file = logging.handlers.TimedRotatingFileHandler(os.path.join(log_dir, "tollgate.log"), when="midnight",
                                                         backupCount=30, encoding="utf-8")
     to_console = logging.StreamHandler(sys.stderr)
@@ -51,36 +53,71 @@ def start_database(settings):
     return embedded.uri, embedded
 
 
-async def serve(settings, mongodb_uri):
+async def serve(settings, mongodb_uri, sockets):
+    """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close."""
     services = await build_services(settings, mongodb_uri)
     services.start_sync()
     max_body = settings.max_request_body_mb * 2 * 1024 * 1024
     server = HTTPServer(make_app(services), xheaders=True, max_body_size=max_body)
-    server.listen(settings.port)
-    log.info("Tollgate %s listening on http://localhost:%s", VERSION, settings.port)
+    server.add_sockets(sockets)
+    log.info("Tollgate %s listening on http://localhost:%s (pid %s)", VERSION, settings.port, os.getpid())
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
-    log.info("stopping")
+    log.info("stopping: %d calls in flight", len(services.inflight))
     server.stop()
+    await services.inflight.drain(settings.shutdown_grace_seconds)
+    await server.close_all_connections()
     await services.close()
+    log.info("stopped")
+
+
+def run_workers(settings, mongodb_uri, sockets):
+    """Fork one process per worker on the shared sockets; pass SIGTERM/SIGINT on and wait for them."""
+    children = set()
+    for _ in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                asyncio.run(serve(settings, mongodb_uri, sockets))
+            except BaseException:
+                log.exception("worker %s failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)   # never run the parent's clean-up (it owns the embedded database)
+        children.add(pid)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _: [os.kill(child, signum) for child in children])
+    failed = False
+    while children:
+        pid, status = os.wait()
+        children.discard(pid)
+        failed = failed or os.waitstatus_to_exitcode(status) != 0
+    return 1 if failed else 0
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        settings = load_settings(port=args.port, log_dir=args.log_dir)
+        settings = load_settings(port=args.port, log_dir=args.log_dir, workers=args.workers)
     except SettingsError as exc:
         sys.exit(f"Tollgate cannot start: {exc}")
     setup_logging(settings.log_dir, settings.debug)
     mongodb_uri, embedded = start_database(settings)
+    sockets = bind_sockets(settings.port, reuse_port=False)
+    code = 0
     try:
-        asyncio.run(serve(settings, mongodb_uri))
+        if settings.workers == 1:
+            asyncio.run(serve(settings, mongodb_uri, sockets))
+        else:
+            code = run_workers(settings, mongodb_uri, sockets)
     finally:
         if embedded:
             embedded.stop()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,11 @@ class RelayCallHandler(RelayHandler):
         call = parse_call(self.request.path, self.request.body, self.caller, self.request_id,
                           self.request.remote_ip)
         self.sink = HandlerSink(self)
-        await self.services.relay.handle(call, self.sink)
+        self.services.inflight.enter(self.sink)
+        try:
+            await self.services.relay.handle(call, self.sink)
+        finally:
+            self.services.inflight.leave(self.sink)
 
     def on_connection_close(self):
         if self.sink is not None:

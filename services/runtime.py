@@ -10,6 +10,7 @@ from services.accounts import Accounts
 from services.billing import Billing
 from services.channels import ChannelService
 from services.keys import KeyResolver
+from services.lifecycle import InFlight
 from services.logs import LogService
 from services.options import OptionStore
 from services.pricing import Pricing
@@ -44,6 +45,7 @@ class Services:
     accounts: Accounts
     logs: LogService
     relay: Relay
+    inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
 
     async def sync(self):

@@ -1,0 +1,31 @@
+"""In-flight relay calls, so that a stopping server can let them finish and settle every bill."""
+import asyncio
+
+
+class InFlight:
+    def __init__(self):
+        self._sinks = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self, sink):
+        self._sinks.add(sink)
+        self._idle.clear()
+
+    def leave(self, sink):
+        self._sinks.discard(sink)
+        if not self._sinks:
+            self._idle.set()
+
+    def __len__(self):
+        return len(self._sinks)
+
+    async def drain(self, grace_seconds: float):
+        """Wait for every call to end; past the grace period, end the streams still open (each is
+        then settled for what it produced) and wait for those bills."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace_seconds)
+        except asyncio.TimeoutError:
+            for sink in list(self._sinks):
+                sink.closed()
+            await self._idle.wait()

@@ -1,0 +1,116 @@
+"""server.py as real processes on the session's database: several workers never overdraw, and SIGTERM
+lets streams in flight finish (or, past the grace period, ends them) with every bill settled."""
+import asyncio
+import itertools
+import re
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from conf.settings import load_settings
+from services.embedded_mongo import free_port
+from services.runtime import build_services
+from tests.client import GatewayClient
+from tests.process import ServerProcess
+
+CHAT = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}'
+STREAM = b'{"model": "gpt-4o-mini", "stream": true, "messages": [{"role": "user", "content": "Say hello"}]}'
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def world(io_loop, mongo_uri, upstream, tmp_path):
+    """A database with a user, a key and a channel to the local upstream, and a way to start server.py on it."""
+    db_name = f"tollgate_proc_{next(_names)}"
+    settings = load_settings(env={}, data_dir=str(tmp_path), mongodb_db=db_name, session_secret="s")
+    services = io_loop.run_sync(lambda: build_services(settings, mongo_uri))
+    setup = GatewayClient("", services)
+    servers = []
+
+    async def start(quota, channel_key="key-ok", args=(), env=None):
+        user = await setup.make_user(quota=quota)
+        key = await setup.make_token(user)
+        await setup.make_channel(upstream.url, key=channel_key)
+        server = ServerProcess(free_port(), tmp_path, args=args, env={
+            "MONGODB_URI": mongo_uri, "MONGODB_DB": db_name, "SESSION_SECRET": "s", **(env or {})})
+        servers.append(server)
+        return server, user, key
+
+    yield setup, start
+    for server in servers:
+        server.stop()
+    io_loop.run_sync(lambda: services.db.client.drop_database(db_name))
+    io_loop.run_sync(services.close)
+
+
+async def wait_for(server, pattern, count=1):
+    return await asyncio.get_running_loop().run_in_executor(None, server.wait_for, pattern, count)
+
+
+def chat(server, key, body=CHAT, **kwargs):
+    return HTTPRequest(f"http://127.0.0.1:{server.port}/v1/chat/completions", "POST", body=body,
+                       headers={"Authorization": f"Bearer {key}"}, request_timeout=60, **kwargs)
+
+
+@pytest.mark.gen_test(timeout=180)
+async def test_two_workers_never_overdraw(world):
+    setup, start = world
+    quota = 1000            # enough for a few calls at a time, not for 200 at once
+    server, user, key = await start(quota, args=["--workers", "2"])
+    await wait_for(server, "listening on", count=2)
+    http = AsyncHTTPClient(force_instance=True, max_clients=200)
+
+    responses = await asyncio.gather(*[http.fetch(chat(server, key), raise_error=False) for _ in range(200)])
+
+    codes = [r.code for r in responses]
+    assert set(codes) <= {200, 403} and 200 in codes
+    # Bills are settled after each answer is sent; a stopping server settles every one before it exits.
+    assert await asyncio.get_running_loop().run_in_executor(None, server.stop) == 0
+    left = await setup.quota_of(user)
+    logs = await setup.logs(user_id=user.id)
+    assert left >= 0
+    assert sum(entry["quota"] for entry in logs) == quota - left
+    assert len(logs) == codes.count(200)
+    served_by = {re.search(r"\[(\d+)\]", line).group(1) for line in server.lines
+                 if line and "POST /v1/chat/completions" in line}
+    assert len(served_by) == 2          # both workers took calls
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_sigterm_lets_a_stream_in_flight_finish_and_bills_it(world, upstream):
+    setup, start = world
+    server, user, key = await start(1_000_000, channel_key="key-hold")
+    await wait_for(server, "listening on")
+    chunks = []
+    http = AsyncHTTPClient(force_instance=True)
+    call = asyncio.ensure_future(http.fetch(chat(server, key, STREAM, streaming_callback=chunks.append)))
+    await upstream.held.wait()
+
+    server.terminate()
+    await wait_for(server, "stopping: 1 calls in flight")
+    upstream.release.set()
+    response = await call
+
+    assert response.code == 200 and b"data: [DONE]" in b"".join(chunks)
+    assert await asyncio.get_running_loop().run_in_executor(None, server.stop) == 0
+    [entry] = await setup.logs(user_id=user.id)
+    assert entry["quota"] > 0 and entry["completion_tokens"] == 7
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_past_the_grace_period_streams_are_ended_and_billed_for_what_they_produced(world, upstream):
+    setup, start = world
+    server, user, key = await start(1_000_000, channel_key="key-hold", env={"SHUTDOWN_GRACE_SECONDS": "0"})
+    await wait_for(server, "listening on")
+    http = AsyncHTTPClient(force_instance=True)
+    call = asyncio.ensure_future(http.fetch(chat(server, key, STREAM, streaming_callback=lambda _: None),
+                                            raise_error=False))
+    await upstream.held.wait()
+
+    server.terminate()
+    await upstream.closed_early.wait()      # the gateway stopped the upstream transfer
+    await call
+    assert await asyncio.get_running_loop().run_in_executor(None, server.stop) == 0
+    [entry] = await setup.logs(user_id=user.id)
+    produced = setup.services.tokenizer.count_text("gpt-4o-mini", "Hello")
+    assert entry["completion_tokens"] == produced and entry["quota"] > 0
