@@ -64,6 +64,7 @@ SETTINGS = [
     Setting("stream_buffer_kb", 1024, _positive_int, "What a stream may hold for a slow client before it is ended, KiB."),
     Setting("token_cache_seconds", 5, _non_negative_int, "Seconds a token or user is served from memory before re-reading it."),
     Setting("node_type", "master", _node_type, "master runs background jobs; slave never does."),
+    Setting("lease_seconds", 30, _positive_int, "Seconds the background-job lease lasts unless renewed."),
     Setting("workers", 1, _positive_int, "Processes serving the port (flag --workers)."),
     Setting("shutdown_grace_seconds", 30, _non_negative_int, "On SIGTERM, seconds open streams may run on."),
     Setting("debug", False, _bool, "Verbose logging."),

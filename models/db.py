@@ -6,6 +6,7 @@ from pymongo import AsyncMongoClient
 from models.abilities import Abilities
 from models.channels import Channels
 from models.counters import Counters
+from models.locks import Locks
 from models.logs import Logs
 from models.options import Options
 from models.tokens import Tokens
@@ -22,6 +23,7 @@ class Database:
     abilities: Abilities
     logs: Logs
     options: Options
+    locks: Locks
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
@@ -47,4 +49,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         abilities=Abilities(db.abilities),
         logs=Logs(db.logs),
         options=Options(db.options),
+        locks=Locks(db.locks),
     )

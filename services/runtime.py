@@ -9,6 +9,7 @@ from models.db import Database, connect
 from services.accounts import Accounts
 from services.billing import Billing
 from services.channels import ChannelService
+from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.logs import LogService
@@ -45,6 +46,7 @@ class Services:
     accounts: Accounts
     logs: LogService
     relay: Relay
+    jobs: JobRunner = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
 
@@ -56,10 +58,12 @@ class Services:
     def start_sync(self):
         self._sync = PeriodicCallback(self.sync, self.settings.sync_frequency * 1000)
         self._sync.start()
+        self.jobs.start()
 
     async def close(self):
         if self._sync:
             self._sync.stop()
+        await self.jobs.stop()
         self.upstream.close()
         await self.db.close()
 
@@ -83,5 +87,6 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys)
     await accounts.ensure_root()
+    jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, keys), accounts, logs, relay)
+                    channels, TokenService(db, keyring, keys), accounts, logs, relay, jobs)
