@@ -20,6 +20,10 @@ class InFlight:
     def __len__(self):
         return len(self._sinks)
 
+    async def idle(self):
+        """Wait until no call is in flight (bills are settled after the answer is sent)."""
+        await self._idle.wait()
+
     async def drain(self, grace_seconds: float):
         """Wait for every call to end; past the grace period, end the streams still open (each is
         then settled for what it produced) and wait for those bills."""

@@ -76,6 +76,10 @@ class GatewayClient:
         })
         return created[0]
 
+    async def settled(self):
+        """Wait until every call's bill is settled (that happens after its answer was sent)."""
+        await self.services.inflight.idle()
+
     async def quota_of(self, user):
         return (await self.services.db.users.get(user.id)).quota
 

@@ -22,6 +22,7 @@ async def test_non_stream_chat_is_relayed_and_billed(gateway, upstream):
 
     assert response.status == 200
     assert response.json["choices"][0]["message"]["content"] == "".join(REPLY_WORDS)
+    await gateway.settled()
     charged = cost(gateway, PROMPT_TOKENS, COMPLETION_TOKENS)
     assert await gateway.quota_of(user) == 1_000_000 - charged
     [entry] = await gateway.logs(user_id=user.id)
@@ -48,5 +49,6 @@ async def test_stream_chat_is_relayed_event_by_event(gateway, upstream):
     words = [ujson.loads(e)["choices"][0]["delta"]["content"] for e in events[:-1]]
     assert words == REPLY_WORDS   # the usage chunk the client did not ask for is not passed on
     sent = upstream.requests[0][2]
+    await gateway.settled()
     assert sent["stream_options"] == {"include_usage": True}
     assert await gateway.quota_of(user) == 1_000_000 - cost(gateway, PROMPT_TOKENS, COMPLETION_TOKENS)
