@@ -67,6 +67,10 @@ SETTINGS = [
     Setting("lease_seconds", 30, _positive_int, "Seconds the background-job lease lasts unless renewed."),
     Setting("workers", 1, _positive_int, "Processes serving the port (flag --workers)."),
     Setting("shutdown_grace_seconds", 30, _non_negative_int, "On SIGTERM, seconds open streams may run on."),
+    Setting("redis_conn_string", "", str, "Redis URL; shares caches, rate-limit counts and change notices across nodes."),
+    Setting("global_api_rate_limit", 180, _non_negative_int, "Requests per IP to /api per three minutes; 0 turns it off."),
+    Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
+    Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
     Setting("debug", False, _bool, "Verbose logging."),
 ]
 

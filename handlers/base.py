@@ -85,15 +85,20 @@ class RelayHandler(BaseHandler):
         super().send_error(status_code, **kwargs)
 
 
+API_WINDOW, CRITICAL_WINDOW = 180, 1200     # seconds
+
+
 class ApiHandler(BaseHandler):
     """/api routes: the caller is a logged-in user (session cookie or access token)."""
 
     current = None
+    critical = False     # login and registration: a stricter limit per IP
 
     async def prepare(self):
         level = self.level()
         if level is None:
             raise ApiError(405, "method not allowed")
+        await self._check_rate()
         if level == "public":
             self.current = await self._find_user()
             return
@@ -105,6 +110,13 @@ class ApiHandler(BaseHandler):
         if user.role < LEVELS[level]:
             raise ApiError(403, "you are not allowed to do this")
         self.current = user
+
+    async def _check_rate(self):
+        limits, settings, ip = self.services.limits, self.services.settings, self.request.remote_ip
+        if not await limits.allow("api", ip, settings.global_api_rate_limit, API_WINDOW):
+            raise ApiError(429, "too many requests from this address; try again in a few minutes")
+        if self.critical and not await limits.allow("critical", ip, settings.critical_rate_limit, CRITICAL_WINDOW):
+            raise ApiError(429, "too many login or registration attempts; try again later")
 
     async def _find_user(self):
         accounts = self.services.accounts

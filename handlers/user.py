@@ -13,6 +13,7 @@ def public_user(user) -> dict:
 
 class LoginHandler(ApiHandler):
     access = {"POST": "public"}
+    critical = True
 
     async def post(self):
         data = self.body()
@@ -35,6 +36,7 @@ class LogoutHandler(ApiHandler):
 
 class RegisterHandler(ApiHandler):
     access = {"POST": "public"}
+    critical = True
 
     async def post(self):
         data = self.body()

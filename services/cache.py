@@ -1,6 +1,12 @@
 """A small in-process cache with a time limit per entry and a size bound (least recently used out)."""
 import collections
+import dataclasses
+import logging
 import time
+
+import ujson
+
+log = logging.getLogger("tollgate.cache")
 
 _MISSING = object()
 
@@ -37,3 +43,36 @@ class TtlCache:
 
     def clear(self):
         self._entries.clear()
+
+
+class SharedCache:
+    """Dataclass objects kept in Redis as JSON for a while, shared by every node. Any Redis failure is
+    treated as a miss, so requests keep working from MongoDB while Redis is down."""
+
+    def __init__(self, redis, seconds: int):
+        self.redis = redis
+        self.seconds = seconds
+
+    @staticmethod
+    def _name(kind, ident) -> str:
+        return f"tollgate:{kind}:{ident}"
+
+    async def get(self, kind, ident, cls):
+        try:
+            raw = await self.redis.get(self._name(kind, ident))
+        except Exception as exc:
+            log.warning("Redis cache read failed: %s", exc)
+            return None
+        return cls(**ujson.loads(raw)) if raw else None
+
+    async def put(self, kind, ident, obj):
+        try:
+            await self.redis.set(self._name(kind, ident), ujson.dumps(dataclasses.asdict(obj)), ex=self.seconds)
+        except Exception as exc:
+            log.warning("Redis cache write failed: %s", exc)
+
+    async def drop(self, kind, ident):
+        try:
+            await self.redis.delete(self._name(kind, ident))
+        except Exception as exc:
+            log.warning("Redis cache delete failed: %s", exc)

@@ -96,9 +96,10 @@ def clean_fields(data: dict) -> dict:
 
 
 class ChannelService:
-    def __init__(self, db, routing):
+    def __init__(self, db, routing, changes):
         self.db = db
         self.routing = routing
+        self.changes = changes
 
     async def create(self, data: dict) -> list:
         """Create a channel; a key field with several lines creates one channel per key."""
@@ -116,7 +117,7 @@ class ChannelService:
             await self.db.channels.create(channel)
             await self.db.abilities.replace_for_channel(channel)
             created.append(channel)
-        await self.routing.reload()
+        await self.changes.publish("channels")
         return created
 
     async def update(self, channel_id: int, data: dict) -> Channel:
@@ -132,7 +133,7 @@ class ChannelService:
             channel.status_reason, channel.status_time = "", int(time.time())
         await self.db.channels.replace(channel)
         await self.db.abilities.replace_for_channel(channel)
-        await self.routing.reload()
+        await self.changes.publish("channels")
         return channel
 
     async def get(self, channel_id: int) -> Channel:
@@ -147,7 +148,7 @@ class ChannelService:
     async def delete(self, channel_id: int) -> bool:
         deleted = await self.db.channels.delete(channel_id)
         await self.db.abilities.delete_for_channel(channel_id)
-        await self.routing.reload()
+        await self.changes.publish("channels")
         return deleted
 
     async def disable_automatically(self, channel_id: int, reason: str):
@@ -159,6 +160,7 @@ class ChannelService:
         self.routing.mark_disabled(channel_id, STATUS_AUTO_DISABLED)
         if changed:
             await self.db.abilities.set_enabled(channel_id, False)
+            await self.changes.publish("channels")
             log.warning("channel %s disabled automatically: %s", channel_id, reason[:200])
 
     async def add_used_quota(self, channel_id: int, quota: int):

@@ -11,7 +11,9 @@ import time
 from models.tokens import NEVER, STATUS_ENABLED
 from models.users import ROLE_ADMIN
 from models.users import STATUS_ENABLED as USER_ENABLED
-from services.cache import TtlCache
+from models.tokens import Token
+from models.users import User
+from services.cache import SharedCache, TtlCache
 from services.errors import RelayError
 from services.secrets import random_text
 
@@ -46,32 +48,50 @@ def split_key(header_value: str):
 
 
 class KeyResolver:
-    def __init__(self, db, keyring, cache_seconds: float):
+    """Tokens and users by key hash and id: process memory first, then Redis (when configured and
+    answering), then MongoDB."""
+
+    def __init__(self, db, keyring, cache_seconds: float, redis=None, redis_seconds: int = 60):
         self.db = db
         self.keyring = keyring
         self.tokens = TtlCache(cache_seconds)
         self.users = TtlCache(cache_seconds)
+        self.shared = SharedCache(redis, redis_seconds) if redis is not None else None
 
     async def token(self, key: str):
         key_hash = self.keyring.hash(key)
         token = self.tokens.get(key_hash)
         if TtlCache.missing(token):
-            token = await self.db.tokens.by_key_hash(key_hash)
+            token = await self._load("token", key_hash, Token, self.db.tokens.by_key_hash)
             self.tokens.put(key_hash, token)
         return token
 
     async def user(self, user_id: int):
         user = self.users.get(user_id)
         if TtlCache.missing(user):
-            user = await self.db.users.get(user_id)
+            user = await self._load("user", user_id, User, self.db.users.get)
             self.users.put(user_id, user)
         return user
 
-    def forget_token(self, key_hash: str):
-        self.tokens.drop(key_hash)
+    async def _load(self, kind, ident, cls, from_db):
+        if self.shared is not None:
+            found = await self.shared.get(kind, ident, cls)
+            if found is not None:
+                return found
+        found = await from_db(ident)
+        if found is not None and self.shared is not None:
+            await self.shared.put(kind, ident, found)
+        return found
 
-    def forget_user(self, user_id: int):
+    async def forget_token(self, key_hash: str):
+        self.tokens.drop(key_hash)
+        if self.shared is not None:
+            await self.shared.drop("token", key_hash)
+
+    async def forget_user(self, user_id: int):
         self.users.drop(user_id)
+        if self.shared is not None:
+            await self.shared.drop("user", user_id)
 
     async def resolve(self, header_value: str, client_ip: str = "") -> Caller:
         """The caller behind an Authorization header, or a RelayError saying why not."""

@@ -3,11 +3,13 @@ import dataclasses
 import functools
 import os
 
+import redis.asyncio
 from tornado.ioloop import PeriodicCallback
 
 from models.db import Database, connect
 from services.accounts import Accounts
 from services.billing import Billing
+from services.changes import Changes
 from services.channels import ChannelService
 from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
@@ -15,6 +17,7 @@ from services.lifecycle import InFlight
 from services.logs import LogService
 from services.options import OptionStore
 from services.pricing import Pricing
+from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
 from services.relay import Relay
 from services.routing import RoutingTable
 from services.secrets import Keyring, load_or_create_secret
@@ -47,6 +50,9 @@ class Services:
     logs: LogService
     relay: Relay
     jobs: JobRunner = None
+    changes: Changes = None
+    limits: RateLimiter = None
+    redis: object = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
 
@@ -59,16 +65,27 @@ class Services:
         self._sync = PeriodicCallback(self.sync, self.settings.sync_frequency * 1000)
         self._sync.start()
         self.jobs.start()
+        self.changes.start()
 
     async def close(self):
         if self._sync:
             self._sync.stop()
         await self.jobs.stop()
+        await self.changes.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
         self.upstream.close()
         await self.db.close()
 
 
+def connect_redis(url: str):
+    if not url:
+        return None
+    return redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30)
+
+
 async def build_services(settings, mongodb_uri: str) -> Services:
+    redis = connect_redis(settings.redis_conn_string)
     db = connect(mongodb_uri, settings.mongodb_db)
     await db.ensure_indexes()
     keyring = Keyring(load_or_create_secret(settings.session_secret, settings.data_dir))
@@ -77,16 +94,24 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     pricing = Pricing(options)
     tokenizer = shared_tokenizer(os.environ.get("TIKTOKEN_CACHE_DIR")
                                  or os.path.join(os.path.abspath(settings.data_dir), "tiktoken"))
-    keys = KeyResolver(db, keyring, settings.token_cache_seconds)
+    keys = KeyResolver(db, keyring, settings.token_cache_seconds, redis, settings.sync_frequency)
     routing = RoutingTable(db)
     await routing.reload()
+    changes = Changes(redis)
+    changes.on("token", keys.forget_token)
+    changes.on("user", keys.forget_user)
+    changes.on("channels", lambda _: routing.reload())
+    changes.on("options", lambda _: options.refresh())
     upstream = Upstream(settings.upstream_max_clients, settings.connect_timeout, settings.relay_timeout)
     billing = Billing(db, options)
-    channels = ChannelService(db, routing)
+    channels = ChannelService(db, routing, changes)
     logs = LogService(db)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys)
     await accounts.ensure_root()
+    memory = MemoryCounter()
+    limits = RateLimiter(RedisCounter(redis, memory) if redis is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, keys), accounts, logs, relay, jobs)
+                    channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
+                    redis)

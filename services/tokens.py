@@ -62,10 +62,10 @@ def public_token(token: Token) -> dict:
 
 
 class TokenService:
-    def __init__(self, db, keyring, keys):
+    def __init__(self, db, keyring, changes):
         self.db = db
         self.keyring = keyring
-        self.keys = keys
+        self.changes = changes
 
     async def create(self, user_id: int, data: dict):
         """A new token; returns it and its full key (the only time the key is sent unasked)."""
@@ -84,7 +84,7 @@ class TokenService:
         if "status" in data:
             fields["status"] = self._checked_status(token, fields, data["status"])
         await self.db.tokens.update(token_id, fields, user_id)
-        self.keys.forget_token(token.key_hash)
+        await self.changes.publish("token", token.key_hash)
         return await self.db.tokens.get(token_id, user_id)
 
     @staticmethod
@@ -114,7 +114,7 @@ class TokenService:
         token = await self.db.tokens.get(token_id, user_id)
         if token is None:
             return False
-        self.keys.forget_token(token.key_hash)
+        await self.changes.publish("token", token.key_hash)
         return await self.db.tokens.delete(token_id, user_id)
 
     async def page(self, user_id: int, keyword: str, page: int, size: int):

@@ -54,7 +54,8 @@ def settings_overrides():
 def gateway(io_loop, mongo_uri, data_dir, settings_overrides):
     db_name = f"tollgate_test_{os.getpid()}_{next(_db_names)}"
     overrides = {"data_dir": data_dir, "mongodb_db": db_name, "token_cache_seconds": 0,
-                 "session_secret": "test-secret", **settings_overrides}
+                 "session_secret": "test-secret", "global_api_rate_limit": 0, "critical_rate_limit": 0,
+                 "global_web_rate_limit": 0, **settings_overrides}
     settings = load_settings(env={}, **overrides)
     services = io_loop.run_sync(lambda: build_services(settings, mongo_uri))
     server, url = serve(io_loop, make_app(services))
