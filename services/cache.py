@@ -1,12 +1,9 @@
 """A small in-process cache with a time limit per entry and a size bound (least recently used out)."""
 import collections
 import dataclasses
-import logging
 import time
 
 import ujson
-
-log = logging.getLogger("tollgate.cache")
 
 _MISSING = object()
 
@@ -46,11 +43,11 @@ class TtlCache:
 
 
 class SharedCache:
-    """Dataclass objects kept in Redis as JSON for a while, shared by every node. Any Redis failure is
-    treated as a miss, so requests keep working from MongoDB while Redis is down."""
+    """Dataclass objects kept in Redis as JSON for a while, shared by every node. A Redis failure counts
+    as a miss, so requests keep working from MongoDB while Redis is down."""
 
-    def __init__(self, redis, seconds: int):
-        self.redis = redis
+    def __init__(self, guard, seconds: int):
+        self.guard = guard
         self.seconds = seconds
 
     @staticmethod
@@ -58,21 +55,12 @@ class SharedCache:
         return f"tollgate:{kind}:{ident}"
 
     async def get(self, kind, ident, cls):
-        try:
-            raw = await self.redis.get(self._name(kind, ident))
-        except Exception as exc:
-            log.warning("Redis cache read failed: %s", exc)
-            return None
+        raw = await self.guard.call("cache read", lambda r: r.get(self._name(kind, ident)))
         return cls(**ujson.loads(raw)) if raw else None
 
     async def put(self, kind, ident, obj):
-        try:
-            await self.redis.set(self._name(kind, ident), ujson.dumps(dataclasses.asdict(obj)), ex=self.seconds)
-        except Exception as exc:
-            log.warning("Redis cache write failed: %s", exc)
+        value = ujson.dumps(dataclasses.asdict(obj))
+        await self.guard.call("cache write", lambda r: r.set(self._name(kind, ident), value, ex=self.seconds))
 
     async def drop(self, kind, ident):
-        try:
-            await self.redis.delete(self._name(kind, ident))
-        except Exception as exc:
-            log.warning("Redis cache delete failed: %s", exc)
+        await self.guard.call("cache delete", lambda r: r.delete(self._name(kind, ident)))

@@ -51,12 +51,12 @@ class KeyResolver:
     """Tokens and users by key hash and id: process memory first, then Redis (when configured and
     answering), then MongoDB."""
 
-    def __init__(self, db, keyring, cache_seconds: float, redis=None, redis_seconds: int = 60):
+    def __init__(self, db, keyring, cache_seconds: float, guard=None, redis_seconds: int = 60):
         self.db = db
         self.keyring = keyring
         self.tokens = TtlCache(cache_seconds)
         self.users = TtlCache(cache_seconds)
-        self.shared = SharedCache(redis, redis_seconds) if redis is not None else None
+        self.shared = SharedCache(guard, redis_seconds) if guard is not None else None
 
     async def token(self, key: str):
         key_hash = self.keyring.hash(key)

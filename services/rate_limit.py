@@ -1,9 +1,6 @@
 """Request rate limits: fixed windows counted in Redis when it is configured (so every node shares the
 count) and in process memory otherwise. If Redis stops answering, counting falls back to memory."""
-import logging
 import time
-
-log = logging.getLogger("tollgate.ratelimit")
 
 
 class MemoryCounter:
@@ -25,23 +22,22 @@ class MemoryCounter:
 
 
 class RedisCounter:
-    def __init__(self, redis, fallback: MemoryCounter, clock=time.time):
-        self.redis = redis
+    def __init__(self, guard, fallback: MemoryCounter, clock=time.time):
+        self.guard = guard
         self.fallback = fallback
         self.clock = clock
 
     async def hit(self, key: str, window: int) -> int:
-        slot = int(self.clock() // window)
-        name = f"tollgate:rl:{key}:{slot}"
-        try:
-            async with self.redis.pipeline(transaction=False) as pipe:
+        name = f"tollgate:rl:{key}:{int(self.clock() // window)}"
+
+        async def count(redis):
+            async with redis.pipeline(transaction=False) as pipe:
                 pipe.incr(name)
                 pipe.expire(name, window + 1)
-                count, _ = await pipe.execute()
-            return count
-        except Exception as exc:   # Redis down: keep limiting, per process
-            log.warning("rate limit counted in memory, Redis failed: %s", exc)
-            return await self.fallback.hit(key, window)
+                return (await pipe.execute())[0]
+
+        found = await self.guard.call("rate-limit count", count)
+        return found if found is not None else await self.fallback.hit(key, window)
 
 
 class RateLimiter:

@@ -18,6 +18,7 @@ from services.logs import LogService
 from services.options import OptionStore
 from services.pricing import Pricing
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
+from services.redis_guard import RedisGuard
 from services.relay import Relay
 from services.routing import RoutingTable
 from services.secrets import Keyring, load_or_create_secret
@@ -94,7 +95,8 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     pricing = Pricing(options)
     tokenizer = shared_tokenizer(os.environ.get("TIKTOKEN_CACHE_DIR")
                                  or os.path.join(os.path.abspath(settings.data_dir), "tiktoken"))
-    keys = KeyResolver(db, keyring, settings.token_cache_seconds, redis, settings.sync_frequency)
+    guard = RedisGuard(redis) if redis is not None else None
+    keys = KeyResolver(db, keyring, settings.token_cache_seconds, guard, settings.sync_frequency)
     routing = RoutingTable(db)
     await routing.reload()
     changes = Changes(redis)
@@ -110,7 +112,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     accounts = Accounts(db, keyring, options, keys)
     await accounts.ensure_root()
     memory = MemoryCounter()
-    limits = RateLimiter(RedisCounter(redis, memory) if redis is not None else memory)
+    limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
                     channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,

@@ -2,7 +2,9 @@
 its own, the gateway built on the test's IOLoop, and a real local OpenAI-compatible upstream."""
 import itertools
 import os
+import subprocess
 import sys
+import threading
 
 import pytest
 from tornado.httpserver import HTTPServer
@@ -13,7 +15,7 @@ sys.path.insert(0, ROOT)
 
 from conf.settings import load_settings  # noqa: E402
 from handlers import make_app  # noqa: E402
-from services.embedded_mongo import EmbeddedMongo  # noqa: E402
+from services.embedded_mongo import EmbeddedMongo, free_port  # noqa: E402
 from services.runtime import build_services  # noqa: E402
 from tests.client import GatewayClient  # noqa: E402
 from tests.upstreams.openai_mock import MockState, make_mock_app  # noqa: E402
@@ -80,3 +82,25 @@ def upstream(io_loop):
     yield state
     io_loop.run_sync(server.close_all_connections)
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """REDIS_URL when given; otherwise a private redis-server (Debian package) on a free port, so tests
+    never touch the data of a Redis that happens to run on this machine."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path_factory.mktemp("redis"))], stdout=subprocess.PIPE, text=True)
+    for line in process.stdout:          # wait until it says it accepts connections
+        if "Ready to accept connections" in line:
+            break
+    else:
+        raise RuntimeError("redis-server did not start")
+    threading.Thread(target=process.stdout.read, daemon=True).start()   # keep its output flowing
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
