@@ -65,6 +65,7 @@ SETTINGS = [
     Setting("token_cache_seconds", 5, _non_negative_int, "Seconds a token or user is served from memory before re-reading it."),
     Setting("node_type", "master", _node_type, "master runs background jobs; slave never does."),
     Setting("lease_seconds", 30, _positive_int, "Seconds the background-job lease lasts unless renewed."),
+    Setting("frontend_base_url", "", str, "On slave nodes, page requests are redirected here."),
     Setting("workers", 1, _positive_int, "Processes serving the port (flag --workers)."),
     Setting("shutdown_grace_seconds", 30, _non_negative_int, "On SIGTERM, seconds open streams may run on."),
     Setting("redis_conn_string", "", str, "Redis URL; shares caches, rate-limit counts and change notices across nodes."),

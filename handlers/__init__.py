@@ -4,7 +4,7 @@ import re
 
 import tornado.web
 
-from handlers import channel, log, misc, relay, token, user
+from handlers import channel, log, misc, pages, relay, token, user
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -14,7 +14,7 @@ def all_routes():
     routes = []
     for module in (relay, user, token, channel, log, misc):
         routes += module.routes
-    return routes + relay.fallback_routes + misc.fallback_routes
+    return routes + pages.routes + relay.fallback_routes + misc.fallback_routes
 
 
 def log_request(handler):
