@@ -7,6 +7,7 @@ from models.abilities import Abilities
 from models.channels import Channels
 from models.counters import Counters
 from models.locks import Locks
+from models.log_stats import LogStats
 from models.logs import Logs
 from models.options import Options
 from models.tokens import Tokens
@@ -24,6 +25,7 @@ class Database:
     logs: Logs
     options: Options
     locks: Locks
+    log_stats: LogStats
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
@@ -50,4 +52,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         logs=Logs(db.logs),
         options=Options(db.options),
         locks=Locks(db.locks),
+        log_stats=LogStats(db.logs),
     )

@@ -16,6 +16,7 @@ from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.logs import LogService
 from services.options import OptionStore
+from services.overview import Overview
 from services.pricing import Pricing
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
 from services.redis_guard import RedisGuard
@@ -54,6 +55,7 @@ class Services:
     changes: Changes = None
     limits: RateLimiter = None
     redis: object = None
+    overview: Overview = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
 
@@ -116,4 +118,4 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
                     channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
-                    redis)
+                    redis, Overview(db.log_stats, routing))

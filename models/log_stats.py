@@ -1,0 +1,47 @@
+"""Aggregates over the `logs` collection for dashboards. Only single-field group keys are used: the
+embedded server does not evaluate document-valued `_id` expressions in `$group`."""
+from models.logs import TYPE_CONSUME
+
+DAY = 86400
+
+
+def _consumed(since: int, until: int = None, **match) -> dict:
+    span = {"$gte": since}
+    if until is not None:
+        span["$lt"] = until
+    return {"type": TYPE_CONSUME, "created_at": span, **match}
+
+
+class LogStats:
+    def __init__(self, collection):
+        self.collection = collection
+
+    async def _aggregate(self, pipeline) -> list:
+        cursor = await self.collection.aggregate(pipeline)
+        return await cursor.to_list(length=None)
+
+    async def totals(self, since: int, **match) -> dict:
+        rows = await self._aggregate([
+            {"$match": _consumed(since, **match)},
+            {"$group": {"_id": None, "requests": {"$sum": 1}, "quota": {"$sum": "$quota"},
+                        "tokens": {"$sum": {"$add": ["$prompt_tokens", "$completion_tokens"]}}}},
+        ])
+        row = rows[0] if rows else {}
+        return {"requests": row.get("requests", 0), "quota": row.get("quota", 0), "tokens": row.get("tokens", 0)}
+
+    async def per_day(self, since: int, **match) -> dict:
+        """{day start (unix seconds, UTC): quota}"""
+        rows = await self._aggregate([
+            {"$match": _consumed(since, **match)},
+            {"$group": {"_id": {"$subtract": ["$created_at", {"$mod": ["$created_at", DAY]}]},
+                        "quota": {"$sum": "$quota"}}},
+        ])
+        return {int(row["_id"]): row["quota"] for row in rows}
+
+    async def top(self, field: str, since: int, limit: int = 5, **match) -> list:
+        return await self._aggregate([
+            {"$match": _consumed(since, **match)},
+            {"$group": {"_id": f"${field}", "quota": {"$sum": "$quota"}, "requests": {"$sum": 1}}},
+            {"$sort": {"quota": -1}},
+            {"$limit": limit},
+        ])
