@@ -8,6 +8,7 @@ from models.channels import Channels
 from models.counters import Counters
 from models.locks import Locks
 from models.logs import Logs
+from models.mj_tasks import MjTasks
 from models.options import Options
 from models.tokens import Tokens
 from models.users import Users
@@ -24,10 +25,12 @@ class Database:
     logs: Logs
     options: Options
     locks: Locks
+    mj_tasks: MjTasks = None
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
+        await self.mj_tasks.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -50,4 +53,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         logs=Logs(db.logs),
         options=Options(db.options),
         locks=Locks(db.locks),
+        mj_tasks=MjTasks(db.mj_tasks, counters),
     )

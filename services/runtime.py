@@ -15,6 +15,8 @@ from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.logs import LogService
+from services.midjourney import MidjourneyService
+from services.mj_poller import MjPoller
 from services.options import OptionStore
 from services.pricing import Pricing
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
@@ -56,6 +58,8 @@ class Services:
     redis: object = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
+    midjourney: MidjourneyService = None
+    mj_poller: MjPoller = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -71,6 +75,8 @@ class Services:
     async def close(self):
         if self._sync:
             self._sync.stop()
+        if self.mj_poller:
+            self.mj_poller.stop()
         await self.jobs.stop()
         await self.changes.stop()
         if self.redis is not None:
@@ -114,6 +120,10 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
-    return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
-                    redis)
+    services = Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
+                        channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
+                        redis)
+    services.midjourney = MidjourneyService(db, options, pricing, billing, routing, upstream, channels, logs,
+                                            keyring, settings)
+    services.mj_poller = MjPoller(services.midjourney, options)
+    return services
