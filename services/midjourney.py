@@ -238,7 +238,7 @@ class MidjourneyService:
         fields["status"] = status
         if status in mj.FINAL:
             fields.update(progress="100%", finished=True)
-        stale = mj.STATUS_RANK.get(status, 0) < mj.STATUS_RANK.get(task.status, 0)
+        stale = mj.is_stale(task.status, task.progress, status, fields.get("progress", task.progress))
         changed = any(getattr(task, k) != v for k, v in fields.items())
         if not task.finished and not stale and changed:
             fields["updated_at"] = int(time.time())

@@ -132,14 +132,19 @@ async def test_out_of_order_report_does_not_move_a_task_back(gateway, mj_upstrea
     await mj_channel(gateway, mj_upstream)
     await use_notify(gateway)
     mj_id = await submitted_task(gateway, key)
+    mj_upstream.advance(mj_id, "IN_PROGRESS", progress="30%")
+    older = dict(mj_upstream.tasks[mj_id])
     mj_upstream.advance(mj_id, "IN_PROGRESS", progress="80%")
-    stale = dict(mj_upstream.tasks[mj_id])
+    assert await mj_upstream.notify(mj_id) == 200
+    mj_upstream.tasks[mj_id] = dict(older)
+    assert await mj_upstream.notify(mj_id) == 200
+    running = await task_doc(gateway, mj_id)
     mj_upstream.advance(mj_id, "SUCCESS")
     assert await mj_upstream.notify(mj_id) == 200
-
-    mj_upstream.tasks[mj_id] = stale
+    mj_upstream.tasks[mj_id] = dict(older)
     assert await mj_upstream.notify(mj_id) == 200
 
+    assert (running.status, running.progress) == ("IN_PROGRESS", "80%")
     task = await task_doc(gateway, mj_id)
     assert (task.status, task.progress) == ("SUCCESS", "100%")
 

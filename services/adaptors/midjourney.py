@@ -196,6 +196,19 @@ def task_fields(task: dict) -> dict:
     return fields
 
 
+def _percent(progress: str) -> int:
+    digits = progress.strip().rstrip("%")
+    return int(digits) if digits.isdigit() else 0
+
+
+def is_stale(status: str, progress: str, new_status: str, new_progress: str) -> bool:
+    """Whether a report is older than what is stored (callbacks may arrive out of order)."""
+    old_rank, new_rank = STATUS_RANK.get(status, 0), STATUS_RANK.get(new_status, 0)
+    if new_rank != old_rank:
+        return new_rank < old_rank
+    return new_status == status and _percent(new_progress) < _percent(progress)
+
+
 def image_address(task, base_url: str) -> str:
     """The gateway's own address for a task's image (the upstream's URL never leaves the gateway)."""
     if not task.image_url:
