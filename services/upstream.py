@@ -94,6 +94,8 @@ class UpstreamStream:
             self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             self.headers = HTTPHeaders()
         elif line in ("\r\n", "\n") and self.status >= 200:
+            if 300 <= self.status < 400 and "Location" in self.headers:
+                return   # libcurl follows the redirect; the headers that count are the final answer's
             self._headers_done.set()
         elif line.strip():
             self.headers.parse_line(line)

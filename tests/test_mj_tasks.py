@@ -7,9 +7,9 @@ from tests.upstreams.mj_mock import IMAGE, SEED
 PUBLIC = "https://gw.example.com"
 
 
-async def finished_task(gateway, mj_upstream, key, image_ext="png"):
+async def finished_task(gateway, mj_upstream, key, image_ext="png", host_path="attachments"):
     mj_id = await submitted_task(gateway, key)
-    mj_upstream.advance(mj_id, "SUCCESS", image_ext=image_ext)
+    mj_upstream.advance(mj_id, "SUCCESS", image_ext=image_ext, host_path=host_path)
     await gateway.services.mj_poller.poll_once()
     return mj_id
 
@@ -92,6 +92,18 @@ async def test_image_proxy_streams_the_stored_image_only(gateway, mj_upstream):
     assert no_image.status == 404 and no_image.json["error"]["code"] == "image_not_found"
     assert unknown.status == 404
     assert len(mj_upstream.image_requests) == 2
+
+
+@pytest.mark.gen_test
+async def test_image_proxy_follows_the_image_hosts_redirect(gateway, mj_upstream):
+    _, key = await mj_user(gateway)
+    await mj_channel(gateway, mj_upstream)
+    mj_id = await finished_task(gateway, mj_upstream, key, host_path="moved")
+
+    response = await gateway.fetch(f"/mj/image/{mj_id}")
+
+    assert response.status == 200 and response.headers["Content-Type"] == "image/png"
+    assert response.body == IMAGE
 
 
 @pytest.mark.gen_test

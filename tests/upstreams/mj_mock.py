@@ -2,6 +2,7 @@
 images, and the notify callback. Tasks move only when the test says so:
 
   state.advance(task_id, "IN_PROGRESS" | "SUCCESS" | "FAILURE", ...)   change a task as the proxy would
+                                                    (host_path="moved": its image URL redirects)
   await state.notify(task_id)                                          POST the task to its notifyHook
   state.refuse = (24, "banned word")                                   refuse the following submits
   state.queue = True                                                   accept with code 22 (queued)
@@ -44,7 +45,8 @@ class MjMockState:
         self.tasks[task_id] = task
         return task
 
-    def advance(self, task_id, status, progress=None, fail_reason="Job failed", image_ext="png"):
+    def advance(self, task_id, status, progress=None, fail_reason="Job failed", image_ext="png",
+                host_path="attachments"):
         task = self.tasks[task_id]
         now = int(time.time() * 1000)
         task["status"] = status
@@ -52,7 +54,7 @@ class MjMockState:
             task.update(startTime=now, progress=progress or "45%",
                         imageUrl=f"{self.url}/attachments/{task_id}-preview.{image_ext}")
         elif status == "SUCCESS":
-            task.update(finishTime=now, progress="100%", imageUrl=f"{self.url}/attachments/{task_id}.{image_ext}",
+            task.update(finishTime=now, progress="100%", imageUrl=f"{self.url}/{host_path}/{task_id}.{image_ext}",
                         buttons=[{"customId": f"MJ::JOB::upsample::{i}::{uuid.uuid4()}", "emoji": "",
                                   "label": f"U{i}", "type": 2, "style": 2} for i in range(1, 5)])
             task["properties"]["finalPrompt"] = task["prompt"]
@@ -159,6 +161,13 @@ class ImageHandler(RequestHandler):
         self.finish()
 
 
+class MovedHandler(RequestHandler):
+    """An image address that redirects to the real one, as CDNs do."""
+
+    def get(self, name):
+        self.redirect(f"/attachments/{name}", status=302)
+
+
 def make_mj_app(state: MjMockState) -> Application:
     mode = r"(?:/mj-(fast|relax|turbo))?"
     args = {"state": state}
@@ -168,4 +177,5 @@ def make_mj_app(state: MjMockState) -> Application:
         (mode + r"/mj/task/([^/]+)/fetch", FetchHandler, args),
         (mode + r"/mj/task/([^/]+)/image-seed", SeedHandler, args),
         (r"/attachments/([^/]+)", ImageHandler, args),
+        (r"/moved/([^/]+)", MovedHandler),
     ])
