@@ -32,11 +32,24 @@ class MjHandler(RelayHandler):
         return f"{self.request.protocol}://{self.request.host}"
 
 
+class _Submitting:
+    """A submit in flight: a stopping server waits for it, so its charge is kept or refunded."""
+
+    def closed(self):
+        pass   # a submit is one short upstream call; it is let finish rather than cut off
+
+
 class SubmitHandler(MjHandler):
     access = {"POST": "key"}
 
     async def post(self, kind, mode=None):
-        self.write_json(await self.mj.submit(self.caller, kind, self.request.body, mode or ""))
+        marker = _Submitting()
+        self.services.inflight.enter(marker)
+        try:
+            result = await self.mj.submit(self.caller, kind, self.request.body, mode or "")
+        finally:
+            self.services.inflight.leave(marker)
+        self.write_json(result)
 
 
 class FetchHandler(MjHandler):

@@ -221,3 +221,19 @@ async def test_upscale_price_defaults_from_the_price_table(gateway, mj_upstream)
                                                                      "index": 1})
 
     assert before - await gateway.quota_of(user) == UPSCALE_COST
+
+
+@pytest.mark.gen_test
+async def test_no_account_instance_disables_the_channel_when_enabled(gateway, mj_upstream):
+    user, key = await mj_user(gateway)
+    channel = await mj_channel(gateway, mj_upstream)
+    await gateway.services.options.set("AutomaticDisableChannelEnabled", "true")
+    mj_upstream.refuse = (3, "无可用的账号实例", None)
+
+    response = await imagine(gateway, key)
+    again = await imagine(gateway, key)
+
+    assert response.status == 200 and response.json["code"] == 3
+    assert (await gateway.services.db.channels.get(channel.id)).status == 3
+    assert again.status == 503
+    assert await gateway.quota_of(user) == 1_000_000
