@@ -24,6 +24,8 @@ log = logging.getLogger("tollgate.midjourney")
 
 DEFAULT_PRICE = 0.1     # USD per call for an mj_* model no price is set for (New API does the same)
 REFUSED_CHANNEL_CODE = 3  # "no account instance available": the channel cannot serve anything
+# Seconds for whole upstream calls (New API's values): a hung proxy must not hold a reserved charge.
+SUBMIT_TIMEOUT, SEED_TIMEOUT, LIST_TIMEOUT = 60, 30, 15
 
 
 def _not_found(what="task") -> RelayError:
@@ -129,7 +131,7 @@ class MidjourneyService:
     async def _send(self, channel, submit) -> dict:
         response = await self.upstream.fetch(
             mj.upstream_url(channel, f"submit/{submit.kind}", submit.mode), "POST",
-            mj.upstream_headers(channel), mj.upstream_body(submit, self.notify_hook(channel.id)))
+            mj.upstream_headers(channel), mj.upstream_body(submit, self.notify_hook(channel.id)), SUBMIT_TIMEOUT)
         return mj.read_submit_result(response.status, response.body)
 
     async def _maybe_disable(self, channel, result):
@@ -189,7 +191,7 @@ class MidjourneyService:
         if channel is None:
             raise RelayError(503, "The channel of this task no longer exists.", "channel_unavailable")
         response = await self.upstream.fetch(mj.upstream_url(channel, f"task/{task.mj_id}/image-seed"), "GET",
-                                             mj.upstream_headers(channel))
+                                             mj.upstream_headers(channel), timeout=SEED_TIMEOUT)
         return mj.read_submit_result(response.status, response.body)
 
     async def page(self, filters: dict, page: int, size: int, base_url: str, admin: bool):
@@ -278,7 +280,7 @@ class MidjourneyService:
         """Task objects for `ids` from the channel's list-by-condition, or None when that failed."""
         body = ujson.dumps({"ids": ids}).encode()
         response = await self.upstream.fetch(mj.upstream_url(channel, "task/list-by-condition"), "POST",
-                                             mj.upstream_headers(channel), body)
+                                             mj.upstream_headers(channel), body, LIST_TIMEOUT)
         payload = _json_list(response)
         if payload is None:
             log.warning("channel %s: list-by-condition answered %s", channel.id, response.status)
