@@ -76,4 +76,5 @@ OPTIONS = {
     "CompletionRatio": (json.dumps(_RATIOS["completion_ratio"]), _ratio_table),
     "GroupRatio": (json.dumps(_RATIOS["group_ratio"]), _ratio_table),
     "ModelPrice": (json.dumps(_RATIOS["model_price"]), _ratio_table),
+    "MjTaskTimeout": ("3600", _non_negative_int),   # seconds before an unfinished Midjourney task is failed
 }

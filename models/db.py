@@ -9,6 +9,7 @@ from models.counters import Counters
 from models.locks import Locks
 from models.log_stats import LogStats
 from models.logs import Logs
+from models.mj_tasks import MjTasks
 from models.options import Options
 from models.tokens import Tokens
 from models.users import Users
@@ -26,10 +27,12 @@ class Database:
     options: Options
     locks: Locks
     log_stats: LogStats
+    mj_tasks: MjTasks
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
+        await self.mj_tasks.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -53,4 +56,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         options=Options(db.options),
         locks=Locks(db.locks),
         log_stats=LogStats(db.logs),
+        mj_tasks=MjTasks(db.mj_tasks, counters),
     )

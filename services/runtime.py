@@ -15,6 +15,8 @@ from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.logs import LogService
+from services.midjourney import MidjourneyService
+from services.mj_poller import MjPoller
 from services.options import OptionStore
 from services.overview import Overview
 from services.pricing import Pricing
@@ -58,6 +60,8 @@ class Services:
     overview: Overview = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
+    midjourney: MidjourneyService = None
+    mj_poller: MjPoller = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -73,6 +77,8 @@ class Services:
     async def close(self):
         if self._sync:
             self._sync.stop()
+        if self.mj_poller:
+            self.mj_poller.stop()
         await self.jobs.stop()
         await self.changes.stop()
         if self.redis is not None:
@@ -116,6 +122,14 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
-    return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
-                    redis, Overview(db.log_stats, routing))
+    midjourney = MidjourneyService(db, options, pricing, billing, routing, upstream, channels, logs, keyring,
+                                   settings)
+    mj_poller = MjPoller(midjourney, options)
+    jobs.add("midjourney-poll", settings.mj_poll_seconds, mj_poller.poll_once)
+    return Services(
+        settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
+        keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
+        tokens=TokenService(db, keyring, changes), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
+        changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
+        midjourney=midjourney, mj_poller=mj_poller,
+    )
