@@ -6,6 +6,7 @@ The handler hands in a `sink` that writes to the client:
   sink.begin_stream() / await sink.write(bytes) / sink.end()   an SSE answer (write raises ClientGone)
   sink.on_close(callback), sink.started, sink.gone
 """
+import asyncio
 import dataclasses
 import logging
 import time
@@ -91,9 +92,26 @@ class Relay:
         self.tokenizer = tokenizer
         self.channels = channels
         self.logs = logs
+        self.active = 0                 # calls not yet settled (their answer may be out already)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def drain(self):
+        """Wait until every call in flight has been settled and logged (graceful shutdown, tests)."""
+        await self._idle.wait()
 
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
+        self.active += 1
+        self._idle.clear()
+        try:
+            await self._handle(call, sink)
+        finally:
+            self.active -= 1
+            if not self.active:
+                self._idle.set()
+
+    async def _handle(self, call, sink):
         price = self._check_and_price(call)
         prompt_tokens = self._prompt_tokens(call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,

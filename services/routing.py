@@ -35,7 +35,8 @@ class RoutingTable:
         return (group, model) in self._known
 
     def models_for(self, group: str) -> list:
-        return sorted({model for g, model in self._known if g == group})
+        """The models some enabled channel serves to the group (what /v1/models lists)."""
+        return sorted(model for g, model in self._tiers if g == group)
 
     def pick(self, group: str, model: str, exclude=()):
         """An enabled channel for the route: highest priority tier first, weighted random inside it."""

@@ -112,7 +112,9 @@ async def _after_end(stream, sink, result):
     if stream.status == NO_RESPONSE and stream.error:
         if not sink.started:
             raise UpstreamFailed(transport_error(stream.error))
-        await _end_early(stream, sink, result, transport_error(stream.error))
+        log.warning("upstream stream broke: %s", stream.error)
+        await _end_early(stream, sink, result, RelayError(
+            502, "The upstream connection broke mid-stream.", "upstream_stream_broken", "upstream_error"))
         return
     if not sink.started:
         raise UpstreamFailed(RelayError(502, "The upstream sent an empty stream.", "empty_stream",
