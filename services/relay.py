@@ -188,8 +188,7 @@ class Relay:
         if sink.gone:
             return None
         if last_error is not None:
-            last_error.message = f"{last_error.message} (request id: {call.request_id})"
-            raise last_error
+            raise _for_client(last_error, call.request_id)
         raise RelayError(503, f"No channel is available for the model {call.model} in the group {call.group} "
                          "right now.", "no_available_channel")
 
@@ -258,6 +257,17 @@ class Relay:
         if error.status >= 500 or error.type == "upstream_error":
             await self.logs.write(call.caller, TYPE_ERROR, f"{error.status} {error.message}",
                                   model_name=call.model, request_id=call.request_id)
+
+
+def _for_client(error: RelayError, request_id: str) -> RelayError:
+    """The last upstream error as the client sees it. An error about the channel's own key or account
+    is not the client's: passing on a 401 would tell it that its own key is wrong (and the upstream's
+    message may quote part of the channel's key)."""
+    if dead_key_reason(error):
+        return RelayError(502, f"The upstream refused the key or account of the channel it was sent to "
+                          f"(request id: {request_id}).", "upstream_key_refused", "upstream_error")
+    error.message = f"{error.message} (request id: {request_id})"
+    return error
 
 
 def _response_text(payload) -> str:

@@ -8,6 +8,7 @@
   key-empty       a stream request answered with an event stream that holds no event
   key-hold        streams one chunk, then waits for `release` before the rest
   key-drop        streams one chunk, then waits for `release` and drops the connection
+  any other key   answers like key-ok (tests tell channels apart by their keys)
 """
 import asyncio
 
