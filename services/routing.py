@@ -50,8 +50,15 @@ class RoutingTable:
     def mark_disabled(self, channel_id: int, status: int):
         """Take a channel out of rotation at once, before the next reload."""
         channel = self.channels.get(channel_id)
-        if channel is not None:
-            channel.status = status
+        if channel is None:
+            return
+        channel.status = status
+        tiers = {}
+        for route, route_tiers in self._tiers.items():
+            kept = [t for t in ([c for c in tier if c.id != channel_id] for tier in route_tiers) if t]
+            if kept:
+                tiers[route] = kept
+        self._tiers = tiers
 
 
 def _by_priority(channels):

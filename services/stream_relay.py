@@ -100,10 +100,13 @@ async def _check_start(stream, idle_timeout):
         raise UpstreamFailed(upstream_error(stream.status, body))
     content_type = stream.headers.get("Content-Type", "")
     if "text/event-stream" not in content_type:
-        # A stream request answered with plain JSON is the upstream's way of reporting an error.
+        # A stream request answered with JSON: some upstreams report errors this way, with status 200.
         body = await stream.read_all(idle_timeout)
         error = upstream_error(502, body)
-        error.status = 502
+        if error.code == "bad_response_status_code":   # no error in it: not a stream at all
+            error = RelayError(502, "The upstream answered a stream request with "
+                               f"{content_type or 'no content type'} instead of an event stream.",
+                               "not_an_event_stream", "upstream_error")
         raise UpstreamFailed(error)
 
 

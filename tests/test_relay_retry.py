@@ -178,3 +178,5 @@ async def test_no_channel_left_is_503(gateway, upstream):
     assert upstream.keys_seen() == ["key-dead"]
     assert await gateway.quota_of(user) == 1_000_000
     assert await consume_log_entries(gateway, user) == []
+    models = await gateway.fetch("/v1/models", key=key)
+    assert models.json["data"] == []     # nothing left to serve the model
