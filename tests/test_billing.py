@@ -173,3 +173,25 @@ async def test_200_concurrent_requests_never_overdraw(gateway, upstream, limit_o
     assert logged == row.used_quota == token.used_quota
     assert all(e["quota"] + e["unpaid_quota"] == 18 and e["quota"] >= 0 for e in entries)
     assert 900 // 18 <= len(entries) <= 900 // 16
+
+
+@pytest.mark.gen_test
+async def test_large_prompt_is_counted_exactly(gateway, upstream):
+    # Large enough that the count runs off the event loop.
+    await set_prices(gateway, model_ratio={"gpt-4o-mini": 1}, completion_ratio={"gpt-4o-mini": 1},
+                     group_ratio={"default": 1})
+    user = await gateway.make_user(quota=1_000_000)
+    key = await gateway.make_token(user)
+    await gateway.make_channel(upstream.url, key="key-nousage")
+    messages = [{"role": "user", "content": "lorem ipsum dolor " * 3000}]
+
+    response = await gateway.fetch("/v1/chat/completions", "POST", key=key,
+                                   json={"model": "gpt-4o-mini", "messages": messages})
+    await gateway.settled()
+
+    assert response.status == 200
+    encoding = tiktoken.get_encoding("o200k_base")
+    prompt = chat_prompt_tokens(encoding, messages)
+    assert prompt > 9000
+    [entry] = await consume_log_entries(gateway, user)
+    assert (entry["prompt_tokens"], entry["quota"]) == (prompt, prompt + 6)
