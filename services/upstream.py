@@ -69,7 +69,7 @@ class UpstreamStream:
         self._chunks = collections.deque()
         self._cancelled = False
         self._done = False
-        self._curl = None
+        self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._wakeup = asyncio.Event()
         self._headers_done = asyncio.Event()
         request = upstream._request(
@@ -168,9 +168,12 @@ class UpstreamStream:
             # An idle transfer is not looked at again until data arrives or a libcurl timer fires
             # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
             # callback answers "abort" and the upstream connection closes now.
-            self._curl.pause(pycurl.PAUSE_ALL)
-            self._curl.pause(pycurl.PAUSE_CONT)
+            try:
+                self._curl.pause(pycurl.PAUSE_ALL)
+                self._curl.pause(pycurl.PAUSE_CONT)
+            except pycurl.error:
+                pass   # the transfer is ending anyway; the progress callback still stops it
 
     async def closed(self):
-        """Wait until the transfer has ended (after cancel, within about a second)."""
+        """Wait until the transfer has ended."""
         await self._future
