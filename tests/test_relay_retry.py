@@ -180,3 +180,18 @@ async def test_no_channel_left_is_503(gateway, upstream):
     assert await consume_log_entries(gateway, user) == []
     models = await gateway.fetch("/v1/models", key=key)
     assert models.json["data"] == []     # nothing left to serve the model
+
+
+@pytest.mark.gen_test
+async def test_request_errors_are_not_retried(gateway, upstream):
+    user, key = await user_and_key(gateway)
+    await gateway.make_channel(upstream.url, key="key-400", priority=10)
+    await gateway.make_channel(upstream.url, key="key-good", priority=0)
+
+    response = await chat(gateway, key)
+    await gateway.settled()
+
+    assert response.status == 400
+    assert response.json["error"]["code"] == "context_length_exceeded"
+    assert upstream.keys_seen() == ["key-400"]
+    assert await gateway.quota_of(user) == 1_000_000

@@ -4,6 +4,7 @@
   key-nousage     answers without any usage
   key-dead        401 invalid_api_key            key-broke     429 insufficient_quota
   key-deactivated 401 account_deactivated        key-429       429 rate limit (a passing condition)
+  key-400         400 context too long (the request's fault: not retried)
   key-500         500 server error               key-jsonstream  a stream request answered with JSON
   key-empty       a stream request answered with an event stream that holds no event
   key-hold        streams one chunk, then waits for `release` before the rest
@@ -44,6 +45,8 @@ FAILURES = {
     "key-broke": _error(429, "You exceeded your current quota, please check your plan and billing details.",
                         "insufficient_quota", "insufficient_quota"),
     "key-429": _error(429, "Rate limit reached for requests per min.", "requests", "rate_limit_exceeded"),
+    "key-400": _error(400, "This model's maximum context length is 128000 tokens.", "invalid_request_error",
+                      "context_length_exceeded"),
     "key-500": _error(500, "The server had an error while processing your request.", "server_error", None),
 }
 
