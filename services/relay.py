@@ -96,26 +96,9 @@ class Relay:
         self.tokenizer = tokenizer
         self.channels = channels
         self.logs = logs
-        self.active = 0                 # calls not yet settled (their answer may be out already)
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    async def drain(self):
-        """Wait until every call in flight has been settled and logged (graceful shutdown, tests)."""
-        await self._idle.wait()
 
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
-        self.active += 1
-        self._idle.clear()
-        try:
-            await self._handle(call, sink)
-        finally:
-            self.active -= 1
-            if not self.active:
-                self._idle.set()
-
-    async def _handle(self, call, sink):
         price = self._check_and_price(call)
         prompt_tokens = await _off_loop(len(call.raw), self._prompt_tokens, call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,

@@ -86,7 +86,3 @@ class GatewayClient:
     async def logs(self, **filters):
         docs, _ = await self.services.db.logs.page(filters, 0, 1000)
         return docs
-
-    async def settled(self):
-        """Wait until every relay call has been settled and logged (answers go out before that)."""
-        await self.services.relay.drain()
