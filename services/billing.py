@@ -70,10 +70,15 @@ class Billing:
             return delta
         if delta == 0:
             return 0
-        taken = await self.db.users.take_quota_up_to(user.id, delta)
-        if not token.unlimited_quota:
-            await self.db.tokens.take_quota_up_to(token.id, taken)
-        return taken
+        if token.unlimited_quota:
+            return await self.db.users.take_quota_up_to(user.id, delta)
+        # What is paid is what both balances can give: take from the token, then the same from the
+        # user, and hand the token back whatever the user could not match.
+        taken = await self.db.tokens.take_quota_up_to(token.id, delta)
+        paid = await self.db.users.take_quota_up_to(user.id, taken) if taken else 0
+        if paid < taken:
+            await self.db.tokens.give_quota(token.id, taken - paid)
+        return paid
 
     async def log_consumption(self, entry: dict):
         entry.setdefault("type", TYPE_CONSUME)

@@ -71,6 +71,7 @@ class UpstreamStream:
         self._chunks = collections.deque()
         self._cancelled = False
         self._done = False
+        self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._wakeup = asyncio.Event()
         self._headers_done = asyncio.Event()
         request = upstream._request(
@@ -86,7 +87,8 @@ class UpstreamStream:
         self._future.add_done_callback(self._on_done)
 
     def _allow_abort(self, curl):
-        # libcurl calls this at least once a second; a non-zero answer aborts the transfer.
+        # libcurl asks this whenever it works on the transfer; a non-zero answer aborts it.
+        self._curl, self._curl_info = curl, curl.info
         curl.setopt(pycurl.NOPROGRESS, 0)
         curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
 
@@ -103,6 +105,8 @@ class UpstreamStream:
             self.headers.parse_line(line)
 
     def _on_chunk(self, chunk: bytes):
+        if self._cancelled:
+            return
         self._headers_done.set()
         self._chunks.append(chunk)
         self.buffered += len(chunk)
@@ -119,6 +123,7 @@ class UpstreamStream:
             self.status = response.code
             self.headers = response.headers
         self._done = True
+        self._curl = None    # Tornado reuses the handle for other requests from now on
         self._headers_done.set()
         self._wakeup.set()
 
@@ -128,6 +133,8 @@ class UpstreamStream:
 
     async def next_chunk(self, timeout: float):
         """The next body chunk, or None at the end; asyncio.TimeoutError when the upstream is idle."""
+        if self._cancelled:
+            return None
         while not self._chunks:
             if self._done or self._cancelled:
                 return None
@@ -153,13 +160,24 @@ class UpstreamStream:
         return self._cancelled
 
     def cancel_now(self):
-        """Stop the transfer (libcurl aborts it on its next progress call) and wake any reader."""
+        """Stop the transfer now and wake any reader."""
+        if self._cancelled:
+            return
         self._cancelled = True
         self._chunks.clear()
         self.buffered = 0
         self._headers_done.set()
         self._wakeup.set()
+        if self._curl is not None and not self._done and self._curl.info is self._curl_info:
+            # An idle transfer is not looked at again until data arrives or a libcurl timer fires
+            # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
+            # callback answers "abort" and the upstream connection closes now.
+            try:
+                self._curl.pause(pycurl.PAUSE_ALL)
+                self._curl.pause(pycurl.PAUSE_CONT)
+            except pycurl.error:
+                pass   # the transfer is ending anyway; the progress callback still stops it
 
     async def closed(self):
-        """Wait until the transfer has ended (after cancel, within about a second)."""
+        """Wait until the transfer has ended."""
         await self._future
