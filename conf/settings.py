@@ -64,6 +64,8 @@ SETTINGS = [
     Setting("stream_buffer_kb", 1024, _positive_int, "What a stream may hold for a slow client before it is ended, KiB."),
     Setting("token_cache_seconds", 5, _non_negative_int, "Seconds a token or user is served from memory before re-reading it."),
     Setting("node_type", "master", _node_type, "master runs background jobs; slave never does."),
+    Setting("batch_update_enabled", True, _bool, "Write usage counters and consumption logs in batches."),
+    Setting("batch_update_interval", 1, _positive_int, "Seconds between batch writes (and quota reserve syncs)."),
     Setting("mj_poll_seconds", 15, _non_negative_int, "Seconds between polls of unfinished Midjourney tasks; 0 turns polling off."),
     Setting("lease_seconds", 30, _positive_int, "Seconds the background-job lease lasts unless renewed."),
     Setting("frontend_base_url", "", str, "On slave nodes, page requests are redirected here."),

@@ -11,7 +11,9 @@ from models.log_stats import LogStats
 from models.logs import Logs
 from models.mj_tasks import MjTasks
 from models.options import Options
+from models.reserves import Nodes, Reserves
 from models.tokens import Tokens
+from models.usage import UsageCounters
 from models.users import Users
 
 
@@ -28,6 +30,9 @@ class Database:
     locks: Locks
     log_stats: LogStats
     mj_tasks: MjTasks
+    reserves: dict
+    nodes: Nodes
+    usage: UsageCounters
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
@@ -57,4 +62,7 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         locks=Locks(db.locks),
         log_stats=LogStats(db.logs),
         mj_tasks=MjTasks(db.mj_tasks, counters),
+        reserves={"user": Reserves(db.users, "quota"), "token": Reserves(db.tokens, "remain_quota")},
+        nodes=Nodes(db.nodes),
+        usage=UsageCounters(db.users, db.tokens, db.channels),
     )

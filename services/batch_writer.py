@@ -11,9 +11,10 @@ MAX_LOGS = 5000
 
 
 class BatchWriter:
-    def __init__(self, counters, logs):
+    def __init__(self, counters, logs, batched: bool = True):
         self.counters = counters      # models.usage.UsageCounters
         self.logs = logs              # models.logs.Logs
+        self.batched = batched        # False: every log entry is written at once, with the counters
         self._counts = {kind: collections.defaultdict(collections.Counter) for kind in ("user", "token", "channel")}
         self._latest = collections.defaultdict(dict)
         self._entries = []
@@ -28,7 +29,7 @@ class BatchWriter:
 
     async def add_log(self, entry: dict):
         self._entries.append(entry)
-        if len(self._entries) >= MAX_LOGS:
+        if not self.batched or len(self._entries) >= MAX_LOGS:
             await self.flush()
 
     async def flush(self):

@@ -90,7 +90,7 @@ class MidjourneyService:
             await self.billing.refund(charge)
             raise
         charged, _ = await self.billing.settle(charge, quota)
-        await self.channels.add_used_quota(channel.id, charged)
+        self.billing.record_channel(channel.id, charged)
         await self._log_consume(caller, channel, submit, price, charged, task_id, group)
         return _client_result(result)
 

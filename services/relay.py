@@ -238,7 +238,7 @@ class Relay:
             usage.prompt_tokens = estimated_prompt
         actual = self.pricing.quota(price, usage.prompt_tokens, usage.completion_tokens)
         charged, unpaid = await self.billing.settle(charge, actual)
-        await self.channels.add_used_quota(outcome.channel.id, charged)
+        self.billing.record_channel(outcome.channel.id, charged)
         if self.options["LogConsumeEnabled"]:
             await self.logs.write_consumption(call, price, usage, charged, unpaid, outcome)
 
