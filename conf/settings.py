@@ -73,6 +73,7 @@ SETTINGS = [
     Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
     Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
     Setting("debug", False, _bool, "Verbose logging."),
+    Setting("metrics_token", "", str, "When set, GET /metrics needs 'Authorization: Bearer' this token."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -12,6 +12,7 @@ from models.channels import (
     Channel,
 )
 
+from services import metrics
 from services.errors import NotFound, ServiceError
 
 log = logging.getLogger("tollgate.channels")
@@ -164,6 +165,7 @@ class ChannelService:
             log.warning("channel %s disabled automatically: %s", channel_id, reason[:200])
 
     async def add_used_quota(self, channel_id: int, quota: int):
+        metrics.quota_charged(channel_id, quota)
         if quota:
             await self.db.channels.add_used_quota(channel_id, quota)
 
