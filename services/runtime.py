@@ -6,7 +6,7 @@ import os
 import redis.asyncio
 from tornado.ioloop import PeriodicCallback
 
-from models.db import Database, connect
+from models.db import Database, connect, pool_options
 from services.accounts import Accounts
 from services.billing import Billing
 from services.changes import Changes
@@ -87,7 +87,7 @@ def connect_redis(url: str):
 
 async def build_services(settings, mongodb_uri: str) -> Services:
     redis = connect_redis(settings.redis_conn_string)
-    db = connect(mongodb_uri, settings.mongodb_db)
+    db = connect(mongodb_uri, settings.mongodb_db, **pool_options(settings))
     await db.ensure_indexes()
     keyring = Keyring(load_or_create_secret(settings.session_secret, settings.data_dir))
     options = OptionStore(db.options)

@@ -14,7 +14,7 @@ import ujson
 
 from conf.settings import SettingsError, load_settings
 from models import log_export
-from models.db import connect
+from models.db import connect, pool_options
 from services.embedded_mongo import EmbeddedMongo
 
 CSV_COLUMNS = ("id", "created_at", "time", "type", "user_id", "username", "token_id", "token_name", "model_name",
@@ -86,7 +86,7 @@ def parse_args(argv):
 
 
 async def _run(args, settings, mongodb_uri, out) -> int:
-    db = connect(mongodb_uri, settings.mongodb_db)
+    db = connect(mongodb_uri, settings.mongodb_db, **pool_options(settings))
     try:
         return await export(db, out, args.format, args.since, args.until, type=args.type, username=args.username)
     finally:

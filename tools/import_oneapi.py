@@ -13,7 +13,7 @@ import dataclasses
 import sys
 
 from conf.settings import SettingsError, load_settings
-from models.db import connect
+from models.db import connect, pool_options
 from models.migration import Written, collection_named, insert_missing, replace_one
 from services.accounts import ROOT_QUOTA
 from services.embedded_mongo import EmbeddedMongo
@@ -172,7 +172,7 @@ def parse_args(argv):
 
 
 async def _run(args, settings, mongodb_uri) -> list:
-    db = connect(mongodb_uri, settings.mongodb_db)
+    db = connect(mongodb_uri, settings.mongodb_db, **pool_options(settings))
     try:
         await db.ensure_indexes()
         keyring = Keyring(load_or_create_secret(settings.session_secret, settings.data_dir))
