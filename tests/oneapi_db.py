@@ -85,6 +85,8 @@ def fill(cursor, mark: str, upstream_url: str):
          "remain_quota": 0, "expired_time": 1_600_000_000},
         {**token, "id": 4, "user_id": 1, "key": "r" * 48, "status": 1, "name": "root", "remain_quota": 0,
          "unlimited_quota": True},
+        {**token, "id": 5, "user_id": 3, "key": "b" * 48, "status": 1, "name": "bob", "remain_quota": 10},
+        {**token, "id": 6, "user_id": 5, "key": "c" * 48, "status": 1, "name": "carol", "remain_quota": 10},
     ])
     channel = dict(weight=None, created_time=1_700_000_000, test_time=0, response_time=0, other=None, balance=0.0,
                    balance_updated_time=0, used_quota=0, model_mapping="", priority=0, config="", system_prompt=None)

@@ -39,7 +39,7 @@ async def test_sqlite_import_then_login_and_relay(gateway, upstream, tmp_path):
     first = counts(await import_database(path, services.db, services.keyring))
 
     assert first["users"] == (4, 3, 0, 0, 1)         # carol was deleted in One API
-    assert first["tokens"] == (3, 3, 0, 0, 0)
+    assert first["tokens"] == (5, 4, 0, 0, 1)        # carol's token went with her
     assert first["channels"] == (3, 3, 0, 0, 0)
     assert first["options"] == (3, 3, 0, 0, 0)
     assert first["redemptions"] == (2, 2, 0, 0, 0)
@@ -86,11 +86,25 @@ async def test_sqlite_import_then_login_and_relay(gateway, upstream, tmp_path):
     second = counts(await import_database(path, services.db, services.keyring))
     assert {t: c[1] for t, c in second.items() if t != "abilities"} == {
         "users": 0, "tokens": 0, "channels": 0, "options": 0, "redemptions": 0, "logs": 0}
-    assert second["users"][2] == 3 and second["logs"][2] == LOG_COUNT
+    assert second["users"][2] == 3 and second["tokens"][2] == 4 and second["logs"][2] == LOG_COUNT
     after = {name: await getattr(services.db, name).collection.count_documents({})
              for name in before}
     assert after == before
     assert (await services.db.users.get(2)).password_hash.startswith("$argon2")   # not reset by the rerun
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_user_whose_id_is_taken_keeps_no_tokens(gateway, upstream, tmp_path):
+    dave = await gateway.make_user(username="dave")          # id 2 here is alice's id in One API
+    path = sqlite_file(tmp_path, upstream.url)
+
+    summaries = {s.table: s for s in await import_database(path, gateway.services.db, gateway.services.keyring)}
+
+    assert summaries["users"].written.present == 1 and "[2]" in " ".join(summaries["users"].notes)
+    assert summaries["tokens"].skipped == 3                  # alice's two, and carol's
+    assert await gateway.services.db.tokens.page(dave.id, "", 0, 10) == ([], 0)
+    response = await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key="sk-" + ALICE_KEY)
+    assert response.status == 401
 
 
 @pytest.fixture

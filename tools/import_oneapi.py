@@ -55,6 +55,8 @@ class Importer:
             source.columns("tokens") if "tokens" in tables else set(),
             source.columns("channels") if "channels" in tables else set())
         self.channel_ids = []
+        self.foreign_user_ids = set()   # source users whose id belongs to someone else here
+        self.deleted_user_ids = set()
 
     async def run(self) -> list:
         summaries = []
@@ -87,6 +89,20 @@ class Importer:
         top = await self._rows(source, "users", summary, lambda row: convert.user_doc(row, self.keyring),
                                self.db.users.collection, before_write=self._take_over_default_root)
         await self.db.counters.at_least("users", top)
+        await self._find_foreign_users(source, summary)
+
+    async def _find_foreign_users(self, source, summary):
+        """Source users not stored under their own id (a username or id clash): their tokens must not
+        be attached to whoever holds that id here."""
+        for rows in batches(source, "users"):
+            self.deleted_user_ids.update(int(r["id"]) for r in rows if convert.deleted_user(r))
+            names = {int(r["id"]): str(r["username"]) for r in rows if not convert.deleted_user(r)}
+            stored = {d["_id"]: d["username"] async for d in self.db.users.collection.find(
+                {"_id": {"$in": list(names)}}, {"username": 1})}
+            self.foreign_user_ids.update(i for i, name in names.items() if stored.get(i) != name)
+        if self.foreign_user_ids:
+            summary.notes.append(f"users not imported because of a clash: ids {sorted(self.foreign_user_ids)}; "
+                                 "their tokens are skipped")
 
     async def _take_over_default_root(self, docs, summary):
         """Tollgate made root / 123456 on first start; the imported root account takes its place."""
@@ -106,9 +122,13 @@ class Importer:
                 summary.notes.append(f"the default root account was replaced by {doc['username']!r} (id {doc['_id']})")
 
     async def _tokens(self, source, summary):
-        top = await self._rows(source, "tokens", summary,
-                               lambda row: convert.token_doc(row, self.keyring, self.flavor),
-                               self.db.tokens.collection)
+        def convert_row(row):
+            owner = int(row.get("user_id") or 0)
+            if owner in self.foreign_user_ids or owner in self.deleted_user_ids:
+                return None
+            return convert.token_doc(row, self.keyring, self.flavor)
+
+        top = await self._rows(source, "tokens", summary, convert_row, self.db.tokens.collection)
         await self.db.counters.at_least("tokens", top)
 
     async def _channels(self, source, summary):

@@ -92,10 +92,14 @@ def deleted(row) -> bool:
     return bool(row.get("deleted_at"))
 
 
+def deleted_user(row) -> bool:
+    return deleted(row) or _int(row.get("status"), 1) == 3
+
+
 # Users -----------------------------------------------------------------------------------------
 
 def user_doc(row, keyring):
-    if deleted(row) or _int(row.get("status"), 1) == 3:
+    if deleted_user(row):
         return None
     access_token = _text(row.get("access_token")).strip()
     user = User(
