@@ -5,6 +5,7 @@ import logging
 import logging.handlers
 import os
 import signal
+import socket
 import sys
 
 from tornado.httpserver import HTTPServer
@@ -44,6 +45,20 @@ def setup_logging(log_dir: str, debug: bool):
     logging.getLogger("pymongo").setLevel(logging.WARNING)
 
 
+def notify_systemd(state: str):
+    """Tell systemd (Type=notify) about start-up and stopping: one datagram to $NOTIFY_SOCKET, if set."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]          # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(state.encode(), address)
+    except OSError as exc:
+        log.warning("could not notify systemd: %s", exc)
+
+
 def start_database(settings):
     """The configured MongoDB, or the embedded one (returned so it can be stopped last)."""
     if settings.mongodb_uri:
@@ -53,7 +68,7 @@ def start_database(settings):
     return embedded.uri, embedded
 
 
-async def serve(settings, mongodb_uri, sockets):
+async def serve(settings, mongodb_uri, sockets, notify=True):
     """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close."""
     services = await build_services(settings, mongodb_uri)
     services.start_sync()
@@ -61,11 +76,15 @@ async def serve(settings, mongodb_uri, sockets):
     server = HTTPServer(make_app(services), xheaders=True, max_body_size=max_body)
     server.add_sockets(sockets)
     log.info("Tollgate %s listening on http://localhost:%s (pid %s)", VERSION, settings.port, os.getpid())
+    if notify:
+        notify_systemd(f"READY=1\nSTATUS=listening on port {settings.port}\nMAINPID={os.getpid()}")
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
+    if notify:
+        notify_systemd("STOPPING=1")
     log.info("stopping: %d calls in flight", len(services.inflight))
     server.stop()
     await services.inflight.drain(settings.shutdown_grace_seconds)
@@ -82,15 +101,23 @@ def run_workers(settings, mongodb_uri, sockets):
         if pid == 0:
             code = 0
             try:
-                asyncio.run(serve(settings, mongodb_uri, sockets))
+                asyncio.run(serve(settings, mongodb_uri, sockets, notify=False))
             except BaseException:
                 log.exception("worker %s failed", os.getpid())
                 code = 1
             finally:
                 os._exit(code)   # never run the parent's clean-up (it owns the embedded database)
         children.add(pid)
+    # The port is bound before the fork, so connections queue until the workers take them.
+    notify_systemd(f"READY=1\nSTATUS={settings.workers} workers on port {settings.port}\nMAINPID={os.getpid()}")
+
+    def forward(signum, _):
+        notify_systemd("STOPPING=1")
+        for child in children:
+            os.kill(child, signum)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, _: [os.kill(child, signum) for child in children])
+        signal.signal(sig, forward)
     failed = False
     while children:
         pid, status = os.wait()

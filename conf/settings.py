@@ -48,6 +48,13 @@ def _node_type(text: str) -> str:
     return text
 
 
+def _mongodb_dsn(text: str) -> str:
+    if text and not text.startswith(("mongodb://", "mongodb+srv://")):
+        raise ValueError("Tollgate keeps its data in MongoDB, so only a mongodb:// URI is accepted here; "
+                         "bring a One API database over with `python -m tools.import_oneapi`")
+    return text
+
+
 SETTINGS = [
     Setting("port", 3000, _positive_int, "HTTP port to listen on (flag --port)."),
     Setting("log_dir", "./logs", str, "Directory for log files (flag --log-dir)."),
@@ -76,7 +83,16 @@ SETTINGS = [
     Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
     Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
     Setting("debug", False, _bool, "Verbose logging."),
+    Setting("metrics_token", "", str, "When set, GET /metrics needs 'Authorization: Bearer' this token."),
+    Setting("sql_dsn", "", _mongodb_dsn, "One API's database setting: a mongodb:// URI here is used as MONGODB_URI."),
+    Setting("sql_max_open_conns", 100, _positive_int, "Most MongoDB connections per process (maxPoolSize)."),
+    Setting("sql_max_idle_conns", 0, _non_negative_int, "MongoDB connections kept open when idle (minPoolSize)."),
+    Setting("sql_conn_max_lifetime", 0, _non_negative_int,
+            "Seconds an idle MongoDB connection is kept (maxIdleTimeMS); 0 keeps it. SQL_MAX_LIFETIME works too."),
 ]
+
+# Other names One API operators already have in their environment files.
+_ALIASES = {"sql_conn_max_lifetime": "SQL_MAX_LIFETIME"}
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -94,7 +110,7 @@ def load_settings(env=None, **overrides) -> "Settings":
     env = os.environ if env is None else env
     values = {}
     for setting in SETTINGS:
-        raw = env.get(setting.name.upper())
+        raw = env.get(setting.name.upper(), env.get(_ALIASES.get(setting.name, "")))
         if raw is None:
             values[setting.name] = setting.default
             continue
@@ -107,6 +123,10 @@ def load_settings(env=None, **overrides) -> "Settings":
             raise SettingsError(f"unknown setting {name}")
         if value is not None:
             values[name] = value
+    if not values["mongodb_uri"] and values["sql_dsn"]:
+        values["mongodb_uri"] = values["sql_dsn"]
+    if values["sql_max_idle_conns"] > values["sql_max_open_conns"]:
+        raise SettingsError("SQL_MAX_IDLE_CONNS must not be larger than SQL_MAX_OPEN_CONNS")
     return Settings(**values)
 
 

@@ -4,7 +4,8 @@ import re
 
 import tornado.web
 
-from handlers import channel, log, midjourney, misc, overview, pages, relay, token, user
+from handlers import channel, log, midjourney, misc, ops, overview, pages, relay, token, user
+from services import metrics
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -12,7 +13,7 @@ _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 
 def all_routes():
     routes = []
-    for module in (relay, user, token, channel, log, overview, misc):
+    for module in (relay, user, token, channel, log, overview, misc, ops):
         routes += module.routes
     routes += midjourney.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes
@@ -26,6 +27,7 @@ def log_request(handler):
     access_log.log(level, "%d %s %s %s %.1fms id=%s", status, handler.request.method, uri,
                    handler.request.remote_ip, 1000 * handler.request.request_time(),
                    getattr(handler, "request_id", "-"))
+    metrics.observe_request(handler)
 
 
 def make_app(services, **tornado_settings) -> tornado.web.Application:

@@ -46,6 +46,14 @@ class Database:
         await self.client.close()
 
 
+def pool_options(settings) -> dict:
+    """The driver's connection pool, sized by One API's SQL_MAX_* settings."""
+    options = {"maxPoolSize": settings.sql_max_open_conns, "minPoolSize": settings.sql_max_idle_conns}
+    if settings.sql_conn_max_lifetime:
+        options["maxIdleTimeMS"] = settings.sql_conn_max_lifetime * 1000
+    return options
+
+
 def connect(uri: str, name: str, **pool_options) -> Database:
     client = AsyncMongoClient(uri, tz_aware=False, **pool_options)
     db = client[name]

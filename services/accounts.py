@@ -6,7 +6,7 @@ import jwt
 
 from models.users import ROLE_ROOT, STATUS_ENABLED, User, UsernameTaken
 from services.errors import ServiceError
-from services.passwords import hash_password, verify_password
+from services.passwords import hash_password, needs_rehash, verify_password
 from services.secrets import random_text
 
 ROOT_QUOTA = 500_000_000_000_000
@@ -63,6 +63,9 @@ class Accounts:
             raise AccountError("wrong username or password", 401)
         if user.status != STATUS_ENABLED:
             raise AccountError("this account is disabled", 403)
+        if needs_rehash(user.password_hash):     # e.g. a bcrypt hash imported from One API
+            user.password_hash = await hash_password(password)
+            await self.db.users.update(user.id, {"password_hash": user.password_hash})
         return user
 
     def session_cookie(self, user: User) -> str:

@@ -8,6 +8,7 @@ zero and the unpaid remainder is written on its log entry. Usage counters go thr
 import dataclasses
 import time
 
+from services import metrics
 from services.errors import RelayError
 
 
@@ -65,6 +66,7 @@ class Billing:
         return charged, actual - charged
 
     def record_channel(self, channel_id: int, charged: int):
+        metrics.quota_charged(channel_id, charged)
         if charged:
             self.batch.add_usage("channel", channel_id, used_quota=charged)
 

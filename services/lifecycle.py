@@ -1,12 +1,15 @@
 """In-flight relay calls, so that a stopping server can let them finish and settle every bill."""
 import asyncio
 
+from services import metrics
+
 
 class InFlight:
     def __init__(self):
         self._sinks = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        metrics.watch(self)
 
     def enter(self, sink):
         self._sinks.add(sink)
@@ -19,6 +22,10 @@ class InFlight:
 
     def __len__(self):
         return len(self._sinks)
+
+    def streaming(self) -> int:
+        """Calls whose streamed answer has begun and whose client is still there."""
+        return sum(1 for sink in self._sinks if getattr(sink, "started", False) and not getattr(sink, "gone", False))
 
     async def idle(self):
         """Wait until no call is in flight (bills are settled after the answer is sent)."""

@@ -14,6 +14,7 @@ import time
 import ujson
 
 from models.logs import TYPE_ERROR
+from services import metrics
 from services.adaptors import adaptor_for
 from services.channel_health import dead_key_reason, should_retry
 from services.errors import RelayError, upstream_error
@@ -167,6 +168,7 @@ class Relay:
                 return await self._one(call, channel, sink)
             except UpstreamFailed as failure:
                 last_error = failure.error
+                metrics.upstream_error(channel.id, last_error.status)
                 log.info("request %s: channel %s failed with %s: %s", call.request_id, channel.id,
                          last_error.status, last_error.message)
                 await self._maybe_disable(channel, last_error)

@@ -7,7 +7,7 @@ import time
 import redis.asyncio
 from tornado.ioloop import PeriodicCallback
 
-from models.db import Database, connect
+from models.db import Database, connect, pool_options
 from services.accounts import Accounts
 from services.batch_writer import BatchWriter
 from services.billing import Billing
@@ -128,7 +128,7 @@ def connect_redis(url: str):
 
 async def build_services(settings, mongodb_uri: str) -> Services:
     redis = connect_redis(settings.redis_conn_string)
-    db = connect(mongodb_uri, settings.mongodb_db)
+    db = connect(mongodb_uri, settings.mongodb_db, **pool_options(settings))
     await db.ensure_indexes()
     keyring = Keyring(load_or_create_secret(settings.session_secret, settings.data_dir))
     options = OptionStore(db.options)

@@ -1,0 +1,53 @@
+"""Prometheus metrics of this process: HTTP requests and latency, open streams, upstream errors per
+channel, quota charged. Served at /metrics in the text exposition format.
+
+With --workers N each process counts for itself; scrape each worker or read the totals from the logs.
+"""
+import weakref
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+REQUESTS = Counter("tollgate_http_requests", "HTTP requests answered, by handler, method and status.",
+                   ["handler", "method", "status"])
+LATENCY = Histogram("tollgate_http_request_duration_seconds", "Time to answer an HTTP request, by handler.",
+                    ["handler"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+UPSTREAM_ERRORS = Counter("tollgate_upstream_errors", "Failed upstream attempts, by channel and status.",
+                          ["channel", "status"])
+QUOTA_CHARGED = Counter("tollgate_quota_charged", "Quota charged for relayed calls, by channel.", ["channel"])
+
+_in_flight = weakref.WeakSet()       # every InFlight of this process (tests build several)
+ACTIVE_STREAMS = Gauge("tollgate_active_streams", "Streaming answers being sent right now.")
+ACTIVE_STREAMS.set_function(lambda: sum(tracker.streaming() for tracker in list(_in_flight)))
+CALLS_IN_FLIGHT = Gauge("tollgate_calls_in_flight", "Relay calls between their start and their bill.")
+CALLS_IN_FLIGHT.set_function(lambda: sum(len(tracker) for tracker in list(_in_flight)))
+
+
+def watch(in_flight):
+    _in_flight.add(in_flight)
+
+
+def observe_request(handler):
+    name = type(handler).__name__      # the handler class, not the path: ids in paths would explode the labels
+    REQUESTS.labels(name, handler.request.method, str(handler.get_status())).inc()
+    LATENCY.labels(name).observe(handler.request.request_time())
+
+
+def upstream_error(channel_id: int, status: int):
+    UPSTREAM_ERRORS.labels(str(channel_id), str(status)).inc()
+
+
+def quota_charged(channel_id: int, quota: int):
+    if quota > 0:
+        QUOTA_CHARGED.labels(str(channel_id)).inc(quota)
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+def sample(name: str, **labels) -> float:
+    """One current value (tests and the health view read them)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
