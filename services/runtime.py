@@ -115,5 +115,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
+                    channels, TokenService(db, keyring, changes, options), accounts, logs, relay, jobs, changes, limits,
                     redis)

@@ -30,22 +30,24 @@ class Upstream:
         self.connect_timeout = connect_timeout
         self.relay_timeout = relay_timeout   # 0: no limit on the whole call
 
-    def _request(self, url, method, headers, body, **callbacks) -> HTTPRequest:
+    def _request(self, url, method, headers, body, timeout=None, **callbacks) -> HTTPRequest:
         return HTTPRequest(
             url,
             method=method,
             headers=headers,
             body=body,
             connect_timeout=self.connect_timeout,
-            request_timeout=self.relay_timeout,
+            request_timeout=self.relay_timeout if timeout is None else timeout,
             decompress_response=True,
             allow_nonstandard_methods=True,
             **callbacks,
         )
 
-    async def fetch(self, url, method="POST", headers=None, body=None) -> UpstreamResponse:
+    async def fetch(self, url, method="POST", headers=None, body=None, timeout=None) -> UpstreamResponse:
+        """`timeout`: seconds for the whole call, when it must differ from RELAY_TIMEOUT."""
         try:
-            response = await self.client.fetch(self._request(url, method, headers, body), raise_error=False)
+            response = await self.client.fetch(self._request(url, method, headers, body, timeout),
+                                               raise_error=False)
         except Exception as exc:   # no HTTP answer at all: refused, reset, timed out
             return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(exc))
         return UpstreamResponse(response.code, response.headers, response.body or b"")
@@ -94,6 +96,8 @@ class UpstreamStream:
             self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             self.headers = HTTPHeaders()
         elif line in ("\r\n", "\n") and self.status >= 200:
+            if 300 <= self.status < 400 and "Location" in self.headers:
+                return   # libcurl follows the redirect; the headers that count are the final answer's
             self._headers_done.set()
         elif line.strip():
             self.headers.parse_line(line)
