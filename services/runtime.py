@@ -8,7 +8,9 @@ from tornado.ioloop import PeriodicCallback
 
 from models.db import Database, connect
 from services.accounts import Accounts
+from services.balances import ChannelBalances
 from services.billing import Billing
+from services.channel_tests import ChannelTester
 from services.changes import Changes
 from services.channels import ChannelService
 from services.jobs import JobRunner, Lease
@@ -56,6 +58,8 @@ class Services:
     redis: object = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
+    channel_tests: ChannelTester = None
+    balances: ChannelBalances = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -106,7 +110,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     changes.on("options", lambda _: options.refresh())
     upstream = Upstream(settings.upstream_max_clients, settings.connect_timeout, settings.relay_timeout)
     billing = Billing(db, options)
-    channels = ChannelService(db, routing, changes)
+    channels = ChannelService(db, routing, changes, options)
     logs = LogService(db)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys)
@@ -114,6 +118,9 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
-    return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, changes, options), accounts, logs, relay, jobs, changes, limits,
-                    redis)
+    services = Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
+                        channels, TokenService(db, keyring, changes, options), accounts, logs, relay, jobs, changes,
+                        limits, redis)
+    services.channel_tests = ChannelTester(db, upstream, channels, options)
+    services.balances = ChannelBalances(db, upstream, channels, options)
+    return services
