@@ -48,8 +48,8 @@ def option(options, name, default):
 
 def _reply_text(payload: dict) -> str:
     choices = payload.get("choices")
-    for choice in choices or ():
-        message = choice.get("message") or {}
+    for choice in choices if isinstance(choices, list) else ():
+        message = (choice.get("message") if isinstance(choice, dict) else None) or {}
         if isinstance(message.get("content"), str):
             return message["content"]
     return ""

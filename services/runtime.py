@@ -16,6 +16,7 @@ from services.channels import ChannelService
 from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
+from services.log_export import LogExport
 from services.logs import LogService
 from services.options import OptionStore
 from services.pricing import Pricing
@@ -60,6 +61,7 @@ class Services:
     _sync: PeriodicCallback = None
     channel_tests: ChannelTester = None
     balances: ChannelBalances = None
+    log_export: LogExport = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -123,4 +125,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
                         limits, redis)
     services.channel_tests = ChannelTester(db, upstream, channels, options)
     services.balances = ChannelBalances(db, upstream, channels, options)
+    services.log_export = LogExport(db)
     return services

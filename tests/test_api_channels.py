@@ -28,7 +28,7 @@ async def abilities(gateway, channel_id):
     return sorted((r["group"], r["model"], r["enabled"]) for r in rows)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_root_creates_edits_and_deletes_a_channel_with_every_field(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url, priority=5, weight=3, model_mapping='{"gpt-4o":"gpt-4o-x"}',
@@ -49,7 +49,7 @@ async def test_root_creates_edits_and_deletes_a_channel_with_every_field(gateway
     await refused(gateway, f"/api/channel/{made['id']}", "DELETE", cookie=root, status=404)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_several_key_lines_make_one_channel_each(gateway, upstream):
     root = await gateway.root()
     made = await create(gateway, root, upstream.url, key="key-a\nkey-b\n\nkey-c\n")
@@ -57,7 +57,7 @@ async def test_several_key_lines_make_one_channel_each(gateway, upstream):
     assert len({c["id"] for c in made}) == 3 and await channel_count(gateway) == 3
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_admins_never_see_keys_and_users_are_refused(gateway, upstream):
     root = await gateway.root()
     admin, alice = await person(gateway, "boss", role="admin"), await person(gateway, "alice")
@@ -81,7 +81,7 @@ async def test_admins_never_see_keys_and_users_are_refused(gateway, upstream):
     assert await channel_count(gateway) == 1 and not upstream.requests
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("fields, words", [
     ({"name": ""}, "name is required"),
     ({"key": ""}, "key is required"),
@@ -104,7 +104,7 @@ async def test_bad_channel_input_is_refused_and_nothing_written(gateway, upstrea
     assert await gateway.services.db.abilities.collection.count_documents({}) == 0
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_a_bad_edit_changes_nothing(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url)
@@ -117,7 +117,7 @@ async def test_a_bad_edit_changes_nothing(gateway, upstream):
     assert len(await abilities(gateway, made["id"])) == 4
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_search_by_keyword_group_model_and_status(gateway, upstream):
     root = await gateway.root()
     [a] = await create(gateway, root, upstream.url, name="Azure east", models="gpt-4o", group="vip")
@@ -138,7 +138,7 @@ async def test_search_by_keyword_group_model_and_status(gateway, upstream):
     await refused(gateway, "/api/channel/search?status=9", cookie=root, status=400)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_models_lists_priced_and_served_models(gateway, upstream):
     root = await gateway.root()
     await create(gateway, root, upstream.url, models="my-local-llm")
@@ -147,7 +147,7 @@ async def test_models_lists_priced_and_served_models(gateway, upstream):
     assert models == sorted(set(models)) and not any("*" in m for m in models)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_testing_a_channel_calls_the_upstream_and_stores_the_time(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url, models="gpt-4o-mini,gpt-4o",
@@ -171,7 +171,7 @@ async def test_testing_a_channel_calls_the_upstream_and_stores_the_time(gateway,
     await refused(gateway, "/api/channel/test/999", cookie=root, status=404)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_a_failed_test_disables_a_dead_channel_unless_it_opted_out(gateway, upstream):
     root = await gateway.root()
     await gateway.services.options.set("AutomaticDisableChannelEnabled", "true")
@@ -187,7 +187,7 @@ async def test_a_failed_test_disables_a_dead_channel_unless_it_opted_out(gateway
     assert (await gateway.services.db.channels.get(kept["id"])).status == 1
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_only_automatically_disabled_channels_are_enabled_automatically(gateway, upstream):
     root = await gateway.root()
     [auto] = await create(gateway, root, upstream.url, name="auto")
@@ -201,7 +201,7 @@ async def test_only_automatically_disabled_channels_are_enabled_automatically(ga
     assert {r[2] for r in await abilities(gateway, auto["id"])} == {True}
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_test_all_reports_every_channel_in_scope(gateway, upstream):
     root = await gateway.root()
     [good] = await create(gateway, root, upstream.url, name="good")
@@ -217,7 +217,7 @@ async def test_test_all_reports_every_channel_in_scope(gateway, upstream):
     await refused(gateway, "/api/channel/test?scope=some", cookie=root, status=400)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_balance_from_the_upstream_billing_endpoints(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url, openai_organization="org-b")
@@ -231,7 +231,7 @@ async def test_balance_from_the_upstream_billing_endpoints(gateway, upstream):
     assert upstream.requests[0][1]["Openai-Organization"] == "org-b"
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_balance_failures_and_the_all_channel_update(gateway, upstream):
     root = await gateway.root()
     [ok] = await create(gateway, root, upstream.url, name="ok")
@@ -248,7 +248,7 @@ async def test_balance_failures_and_the_all_channel_update(gateway, upstream):
     assert by_id[dead["id"]]["success"] is False
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_a_spent_balance_disables_the_channel_when_automatic_disabling_is_on(gateway, upstream):
     root = await gateway.root()
     await gateway.services.options.set("AutomaticDisableChannelEnabled", "true")
@@ -259,7 +259,7 @@ async def test_a_spent_balance_disables_the_channel_when_automatic_disabling_is_
     assert stored.status == STATUS_AUTO_DISABLED and "balance" in stored.status_reason
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_delete_disabled_and_batch_delete(gateway, upstream):
     root = await gateway.root()
     [keep] = await create(gateway, root, upstream.url, name="keep")
@@ -277,7 +277,7 @@ async def test_delete_disabled_and_batch_delete(gateway, upstream):
     assert await channel_count(gateway) == 0
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_used_quota_is_shown_per_channel(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url)

@@ -17,7 +17,7 @@ async def create(gateway, cookie, **fields):
     return response.json["data"]
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_owner_creates_lists_reveals_and_uses_a_token(gateway, upstream):
     alice = await person(gateway, "alice")
     await gateway.make_channel(upstream.url)
@@ -40,7 +40,7 @@ async def test_owner_creates_lists_reveals_and_uses_a_token(gateway, upstream):
     assert relayed.status == 200, relayed.body
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_another_user_never_reads_or_changes_my_tokens(gateway):
     alice, bob = await person(gateway, "alice"), await person(gateway, "bob")
     made = await create(gateway, alice.cookie, name="secret")
@@ -62,7 +62,7 @@ async def test_another_user_never_reads_or_changes_my_tokens(gateway):
     assert token.name == "secret" and token.status == 1
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_every_token_route_needs_a_login(gateway):
     for path, method in [("/api/token/", "GET"), ("/api/token/", "POST"), ("/api/token/", "PUT"),
                          ("/api/token/search", "GET"), ("/api/token/1", "GET"), ("/api/token/1", "DELETE"),
@@ -71,7 +71,7 @@ async def test_every_token_route_needs_a_login(gateway):
         await refused(gateway, path, method, json={} if method in ("POST", "PUT") else None, status=401)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 @pytest.mark.parametrize("fields, words", [
     ({"name": ""}, "name is required"),
     ({"name": "x" * 31}, "at most 30"),
@@ -92,7 +92,7 @@ async def test_bad_token_input_is_refused_and_nothing_written(gateway, fields, w
     assert await token_count(gateway) == 0
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_token_group_must_be_one_the_user_may_use(gateway):
     alice = await person(gateway, "alice", group="vip")
     message = await refused(gateway, "/api/token/", "POST", cookie=alice.cookie,
@@ -104,7 +104,7 @@ async def test_token_group_must_be_one_the_user_may_use(gateway):
     assert (await gateway.services.db.tokens.get(made["id"])).group == "vip"
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_edit_and_status_toggle(gateway):
     alice = await person(gateway, "alice")
     made = await create(gateway, alice.cookie, name="a", remain_quota=100, unlimited_quota=False)
@@ -121,7 +121,7 @@ async def test_edit_and_status_toggle(gateway):
                   json={"id": made["id"], "status": 7}, status=400)
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_enabling_an_expired_or_exhausted_token_is_refused(gateway):
     alice = await person(gateway, "alice")
     tokens = gateway.services.db.tokens
@@ -150,7 +150,7 @@ def settings_overrides():
     return {"token_cache_seconds": 300}
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_a_changed_token_leaves_the_key_cache_at_once(gateway, upstream):
     alice = await person(gateway, "alice")
     await gateway.make_channel(upstream.url)
@@ -169,7 +169,7 @@ async def test_a_changed_token_leaves_the_key_cache_at_once(gateway, upstream):
     assert (await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=made["key"])).status == 401
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_search_by_name_and_by_key(gateway):
     alice = await person(gateway, "alice")
     first = await create(gateway, alice.cookie, name="Work laptop")
@@ -182,7 +182,7 @@ async def test_search_by_name_and_by_key(gateway):
     assert none["total"] == 0
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_batch_delete_takes_only_the_callers_tokens(gateway):
     alice, bob = await person(gateway, "alice"), await person(gateway, "bob")
     mine = [await create(gateway, alice.cookie, name=f"t{i}") for i in range(3)]
@@ -196,7 +196,7 @@ async def test_batch_delete_takes_only_the_callers_tokens(gateway):
     assert await token_count(gateway) == 2
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_batch_create_returns_every_key_once(gateway, upstream):
     alice = await person(gateway, "alice")
     await gateway.make_channel(upstream.url)
@@ -218,7 +218,7 @@ async def test_batch_create_returns_every_key_once(gateway, upstream):
     assert await token_count(gateway) == 3
 
 
-@pytest.mark.gen_test
+@pytest.mark.gen_test(timeout=60)
 async def test_admins_see_every_token_without_keys(gateway):
     alice, admin = await person(gateway, "alice"), await person(gateway, "boss", role="admin")
     await create(gateway, alice.cookie, name="a1")
