@@ -5,6 +5,7 @@ import re
 import tornado.web
 
 from handlers import channel, log, misc, pages, relay, token, user
+from handlers import billing_compat
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -14,6 +15,7 @@ def all_routes():
     routes = []
     for module in (relay, user, token, channel, log, misc):
         routes += module.routes
+    routes += billing_compat.routes
     return routes + pages.routes + relay.fallback_routes + misc.fallback_routes
 
 

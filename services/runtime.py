@@ -14,6 +14,7 @@ from services.channel_tests import ChannelTester
 from services.changes import Changes
 from services.channels import ChannelService
 from services.jobs import JobRunner, Lease
+from services.key_billing import KeyBilling
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.log_export import LogExport
@@ -62,6 +63,7 @@ class Services:
     channel_tests: ChannelTester = None
     balances: ChannelBalances = None
     log_export: LogExport = None
+    key_billing: KeyBilling = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -126,4 +128,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     services.channel_tests = ChannelTester(db, upstream, channels, options)
     services.balances = ChannelBalances(db, upstream, channels, options)
     services.log_export = LogExport(db)
+    services.key_billing = KeyBilling(keys, options)
     return services
