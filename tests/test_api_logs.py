@@ -21,7 +21,9 @@ def entry(user, at, **fields):
 
 
 async def seed(gateway, alice, bob):
-    """Nine entries: alice's in the past hours, two recent ones, and bob's."""
+    """Nine entries: alice's in the past hours, two recent ones, and bob's (times relative to now)."""
+    global NOW
+    NOW = int(time.time())
     rows = [
         entry(alice.user, NOW - 7200, type=1, quota=500, content="top-up by code", model_name=""),
         entry(alice.user, NOW - 3600, token_name="laptop", model_name="gpt-4o", channel_id=2, quota=100),
