@@ -126,6 +126,8 @@ class ChannelService:
         fields = clean_fields(data)
         if "key" in fields and not fields["key"]:
             del fields["key"]   # an empty key in an edit form means "keep the key"
+        if "\n" in fields.get("key", ""):
+            raise ChannelError("a channel has one key; several keys make several channels only on creation")
         for name, value in fields.items():
             setattr(channel, name, value)
         if not channel.models:

@@ -109,11 +109,11 @@ async def test_a_bad_edit_changes_nothing(gateway, upstream):
     root = await gateway.root()
     [made] = await create(gateway, root, upstream.url)
     for bad in ({"id": made["id"], "models": ""}, {"id": made["id"], "weight": -5}, {"name": "no id"},
-                {"id": made["id"], "model_mapping": "[]"}):
+                {"id": made["id"], "model_mapping": "[]"}, {"id": made["id"], "key": "a\nb"}):
         await refused(gateway, "/api/channel/", "PUT", cookie=root, json=bad, status=400)
     await refused(gateway, "/api/channel/", "PUT", cookie=root, json={"id": 999, "name": "x"}, status=404)
     stored = await gateway.services.db.channels.get(made["id"])
-    assert stored.models == ["gpt-4o-mini", "gpt-4o"] and stored.weight == 0
+    assert stored.models == ["gpt-4o-mini", "gpt-4o"] and stored.weight == 0 and stored.key == "key-ok"
     assert len(await abilities(gateway, made["id"])) == 4
 
 
