@@ -4,7 +4,7 @@ import re
 
 import tornado.web
 
-from handlers import channel, log, midjourney, misc, ops, overview, pages, relay, token, user
+from handlers import billing_compat, channel, log, midjourney, misc, ops, overview, pages, relay, token, user
 from services import metrics
 
 access_log = logging.getLogger("tollgate.access")
@@ -15,7 +15,7 @@ def all_routes():
     routes = []
     for module in (relay, user, token, channel, log, overview, misc, ops):
         routes += module.routes
-    routes += midjourney.routes
+    routes += midjourney.routes + billing_compat.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes
 
 

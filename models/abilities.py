@@ -36,6 +36,12 @@ class Abilities:
     async def delete_for_channel(self, channel_id: int):
         await self.collection.delete_many({"channel_id": channel_id})
 
+    async def delete_for_channels(self, channel_ids: list):
+        await self.collection.delete_many({"channel_id": {"$in": channel_ids}})
+
+    async def for_channel(self, channel_id: int):
+        return await self.collection.find({"channel_id": channel_id}, {"_id": 0}).to_list(length=None)
+
     async def enabled(self):
         """Every enabled row, for the in-memory routing table."""
         return await self.collection.find({"enabled": True}, {"_id": 0}).to_list(length=None)

@@ -76,12 +76,27 @@ class Channels:
     async def add_used_quota(self, channel_id: int, used: int):
         await self.collection.update_one({"_id": channel_id}, {"$inc": {"used_quota": used}})
 
-    async def page(self, keyword: str, skip: int, limit: int):
+    async def page(self, keyword: str, skip: int, limit: int, group: str = "", model: str = "", status: int = 0):
+        """Channels by keyword (name, base URL or id), group, model and status; each filter optional."""
         query = {}
         if keyword:
             pattern = {"$regex": re.escape(keyword), "$options": "i"}
-            query = {"$or": [{"name": pattern}, {"base_url": pattern}]}
+            query["$or"] = [{"name": pattern}, {"base_url": pattern}]
             if keyword.isdigit():
                 query["$or"].append({"_id": int(keyword)})
+        if group:
+            query["groups"] = group        # matches one element of the list
+        if model:
+            query["models"] = model
+        if status:
+            query["status"] = status
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
         return [from_doc(Channel, d) for d in docs], total
+
+    async def ids_with_status(self, statuses) -> list:
+        cursor = self.collection.find({"status": {"$in": list(statuses)}}, {"_id": 1})
+        return [d["_id"] async for d in cursor]
+
+    async def delete_many(self, ids: list) -> int:
+        result = await self.collection.delete_many({"_id": {"$in": ids}})
+        return result.deleted_count

@@ -10,6 +10,7 @@ TYPE_TOPUP, TYPE_CONSUME, TYPE_MANAGE, TYPE_SYSTEM, TYPE_ERROR, TYPE_REFUND = 1,
 # Query fields callers may filter on, with how each is matched.
 _EXACT = ("type", "user_id", "channel_id", "token_id")
 _TEXT = ("username", "token_name", "model_name", "group")
+_SEARCHED = ("content", "username", "token_name", "model_name", "request_id")
 
 
 class Logs:
@@ -48,7 +49,8 @@ class Logs:
         if span:
             query["created_at"] = span
         if filters.get("keyword"):
-            query["content"] = {"$regex": re.escape(filters["keyword"]), "$options": "i"}
+            pattern = {"$regex": re.escape(filters["keyword"]), "$options": "i"}
+            query["$or"] = [{field: pattern} for field in _SEARCHED]
         return query
 
     async def page(self, filters: dict, skip: int, limit: int):
@@ -59,3 +61,28 @@ class Logs:
 
     async def find(self, filters: dict):
         return self.collection.find(self.build_query(filters)).sort(sort_spec("created_at"))
+
+    def cursor(self, filters: dict, batch_size: int, projection=None):
+        """A cursor over a filtered selection, newest first, fetched from the server `batch_size` at a time
+        (exports read it as a stream, never as one list)."""
+        return self.collection.find(self.build_query(filters), projection, batch_size=batch_size).sort(
+            sort_spec("created_at"))
+
+    async def totals(self, filters: dict, since: int = 0) -> dict:
+        """Sums over a filtered selection (only entries at or after `since` when given): entries, quota, tokens."""
+        query = self.build_query(filters)
+        if since:
+            query = {"$and": [query, {"created_at": {"$gte": since}}]}
+        pipeline = [
+            {"$match": query},
+            {"$group": {"_id": None, "count": {"$sum": 1}, "quota": {"$sum": "$quota"},
+                        "prompt": {"$sum": "$prompt_tokens"}, "completion": {"$sum": "$completion_tokens"}}},
+        ]
+        rows = await (await self.collection.aggregate(pipeline)).to_list(length=1)
+        row = rows[0] if rows else {}
+        return {"count": row.get("count", 0), "quota": row.get("quota", 0),
+                "tokens": row.get("prompt", 0) + row.get("completion", 0)}
+
+    async def delete_before(self, timestamp: int) -> int:
+        result = await self.collection.delete_many({"created_at": {"$lt": timestamp}})
+        return result.deleted_count

@@ -77,12 +77,31 @@ class Tokens:
         result = await self.collection.delete_one(query)
         return result.deleted_count == 1
 
-    async def page(self, user_id, keyword: str, skip: int, limit: int):
+    async def page(self, user_id, keyword: str, skip: int, limit: int, key_hash: str = ""):
+        """Tokens by name (part of it, any case) and/or by the hash of a full key; user_id None: everyone's."""
         query = {} if user_id is None else {"user_id": user_id}
         if keyword:
             query["name"] = {"$regex": re.escape(keyword), "$options": "i"}
+        if key_hash:
+            query["key_hash"] = key_hash
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
         return [from_doc(Token, d) for d in docs], total
+
+    async def of_user(self, user_id: int, ids: list):
+        """The tokens among `ids` that belong to `user_id`."""
+        cursor = self.collection.find({"_id": {"$in": ids}, "user_id": user_id})
+        return [from_doc(Token, d) async for d in cursor]
+
+    async def delete_many(self, ids: list, user_id: int) -> int:
+        result = await self.collection.delete_many({"_id": {"$in": ids}, "user_id": user_id})
+        return result.deleted_count
+
+    async def create_many(self, tokens: list):
+        for token in tokens:
+            if not token.id:
+                token.id = await self.counters.next_id("tokens")
+        if tokens:
+            await self.collection.insert_many([to_doc(t) for t in tokens])
 
     # Balance moves (limited tokens only): each is one atomic conditional update.
     async def take_quota(self, token_id: int, amount: int) -> bool:

@@ -97,10 +97,11 @@ def clean_fields(data: dict) -> dict:
 
 
 class ChannelService:
-    def __init__(self, db, routing, changes):
+    def __init__(self, db, routing, changes, options=None):
         self.db = db
         self.routing = routing
         self.changes = changes
+        self.options = options
 
     async def create(self, data: dict) -> list:
         """Create a channel; a key field with several lines creates one channel per key."""
@@ -126,6 +127,8 @@ class ChannelService:
         fields = clean_fields(data)
         if "key" in fields and not fields["key"]:
             del fields["key"]   # an empty key in an edit form means "keep the key"
+        if "\n" in fields.get("key", ""):
+            raise ChannelError("a channel has one key; several keys make several channels only on creation")
         for name, value in fields.items():
             setattr(channel, name, value)
         if not channel.models:
@@ -143,14 +146,52 @@ class ChannelService:
             raise NotFound("no such channel")
         return channel
 
-    async def page(self, keyword: str, page: int, size: int):
-        return await self.db.channels.page(keyword, (page - 1) * size, size)
+    async def page(self, keyword: str, page: int, size: int, group: str = "", model: str = "", status: int = 0):
+        if status and status not in STATUSES:
+            raise ChannelError("status must be 1, 2 or 3")
+        return await self.db.channels.page(keyword, (page - 1) * size, size, group, model, status)
 
     async def delete(self, channel_id: int) -> bool:
         deleted = await self.db.channels.delete(channel_id)
         await self.db.abilities.delete_for_channel(channel_id)
         await self.changes.publish("channels")
         return deleted
+
+    async def delete_many(self, ids) -> int:
+        if not isinstance(ids, list) or not ids or not all(type(i) is int for i in ids):
+            raise ChannelError("ids must be a non-empty list of channel ids")
+        deleted = await self.db.channels.delete_many(ids)
+        await self.db.abilities.delete_for_channels(ids)
+        await self.changes.publish("channels")
+        return deleted
+
+    async def delete_disabled(self) -> int:
+        """Delete every channel disabled by hand or automatically; returns how many went."""
+        ids = await self.db.channels.ids_with_status((STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED))
+        if not ids:
+            return 0
+        return await self.delete_many(ids)
+
+    async def known_models(self) -> list:
+        """Every model name Tollgate knows: priced in the options or served by some channel."""
+        names = set()
+        if self.options is not None:
+            for table in ("ModelRatio", "ModelPrice"):
+                names.update(n for n in self.options[table] if "*" not in n)
+        for channel in await self.db.channels.all():
+            names.update(channel.models)
+        return sorted(names)
+
+    async def enable_automatically(self, channel_id: int, reason: str = "") -> bool:
+        """Re-enable a channel that was disabled automatically (never one disabled by hand)."""
+        changed = await self.db.channels.set_status_if(channel_id, STATUS_AUTO_DISABLED, {
+            "status": STATUS_ENABLED, "status_reason": reason[:500], "status_time": int(time.time()),
+        })
+        if changed:
+            await self.db.abilities.set_enabled(channel_id, True)
+            await self.changes.publish("channels")
+            log.info("channel %s enabled automatically", channel_id)
+        return changed
 
     async def disable_automatically(self, channel_id: int, reason: str):
         """Disable a channel whose key an upstream error proved dead; a channel already disabled

@@ -1,9 +1,12 @@
-"""Writing and reading the request log."""
+"""Writing and reading the request log: filtered pages, totals, searches, clean-up, and a key's own logs."""
 import time
 
-from models.logs import TYPE_CONSUME
+from models.logs import TYPE_CONSUME, TYPE_REFUND
+from services.errors import ServiceError
+from services.keys import split_key
 
 MAX_PAGE_SIZE = 100
+RECENT_SECONDS = 60        # the window of rpm and tpm
 
 
 def _ratio_text(price) -> str:
@@ -66,14 +69,52 @@ class LogService:
             other=other,
         ))
 
-    async def page(self, filters: dict, page: int, page_size: int):
+    async def page(self, filters: dict, page: int, page_size: int, admin: bool = True):
+        check_filters(filters)
         page_size = max(1, min(page_size, MAX_PAGE_SIZE))
         docs, total = await self.db.logs.page(filters, max(page - 1, 0) * page_size, page_size)
-        return [public_log(d) for d in docs], total
+        return [public_log(d, admin) for d in docs], total
+
+    async def stat(self, filters: dict) -> dict:
+        """Quota used by the selection (consumption entries unless a type is asked for), and requests and
+        tokens per minute over the last minute."""
+        check_filters(filters)
+        filters = {**filters, "type": filters.get("type") or TYPE_CONSUME}
+        selection = await self.db.logs.totals(filters)
+        recent_filters = {k: v for k, v in filters.items() if k not in ("start_timestamp", "end_timestamp")}
+        recent = await self.db.logs.totals(recent_filters, since=int(time.time()) - RECENT_SECONDS)
+        return {"quota": selection["quota"], "rpm": recent["count"], "tpm": recent["tokens"]}
+
+    async def delete_before(self, timestamp) -> int:
+        if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp <= 0:
+            raise ServiceError("target_timestamp must be a Unix time in seconds")
+        return await self.db.logs.delete_before(timestamp)
+
+    async def token_of_key(self, key: str, keyring):
+        """The token behind a full `sk-` key, or a 401 error; disabled or spent keys may still read."""
+        raw, _ = split_key(key)
+        token = await self.db.tokens.by_key_hash(keyring.hash(raw)) if raw and len(raw) <= 128 else None
+        if token is None:
+            raise ServiceError("invalid API key", 401)
+        return token
 
 
-def public_log(doc: dict) -> dict:
+def check_filters(filters: dict):
+    if not 0 <= filters.get("type", 0) <= TYPE_REFUND:
+        raise ServiceError("type must be 0 (all) or 1 to 6")
+    start, end = filters.get("start_timestamp", 0), filters.get("end_timestamp", 0)
+    if start < 0 or end < 0 or (start and end and start > end):
+        raise ServiceError("start_timestamp must not be after end_timestamp")
+
+
+def public_log(doc: dict, admin: bool = True) -> dict:
+    """A log entry as the API shows it; users' own views leave out the channel and administrators' notes."""
     doc = dict(doc)
     doc["id"] = str(doc.pop("_id"))
-    doc["channel"] = doc.get("channel_id", 0)
+    if admin:
+        doc["channel"] = doc.get("channel_id", 0)
+        return doc
+    doc.pop("channel_id", None)
+    if isinstance(doc.get("other"), dict):
+        doc["other"] = {k: v for k, v in doc["other"].items() if k != "admin_info"}
     return doc

@@ -9,13 +9,17 @@ from tornado.ioloop import PeriodicCallback
 
 from models.db import Database, connect, pool_options
 from services.accounts import Accounts
+from services.balances import ChannelBalances
 from services.batch_writer import BatchWriter
 from services.billing import Billing
+from services.channel_tests import ChannelTester
 from services.changes import Changes
 from services.channels import ChannelService
 from services.jobs import JobRunner, Lease
+from services.key_billing import KeyBilling
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
+from services.log_export import LogExport
 from services.logs import LogService
 from services.midjourney import MidjourneyService
 from services.mj_poller import MjPoller
@@ -67,6 +71,10 @@ class Services:
     mj_poller: MjPoller = None
     book: QuotaBook = None
     batch: BatchWriter = None
+    channel_tests: ChannelTester = None
+    balances: ChannelBalances = None
+    log_export: LogExport = None
+    key_billing: KeyBilling = None
     _flusher: PeriodicCallback = None
 
     async def sync(self):
@@ -149,7 +157,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     batch = BatchWriter(db.usage, db.logs, settings.batch_update_enabled)
     book = QuotaBook(db.reserves, new_node_id())
     billing = Billing(book, batch)
-    channels = ChannelService(db, routing, changes)
+    channels = ChannelService(db, routing, changes, options)
     logs = LogService(db, batch)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys)
@@ -165,7 +173,10 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
-        tokens=TokenService(db, keyring, changes), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
+        tokens=TokenService(db, keyring, changes, options), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
         changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
         midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
+        channel_tests=ChannelTester(db, upstream, channels, options),
+        balances=ChannelBalances(db, upstream, channels, options),
+        log_export=LogExport(db), key_billing=KeyBilling(keys, options),
     )

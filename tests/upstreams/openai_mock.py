@@ -16,6 +16,8 @@ import asyncio
 import ujson
 from tornado.web import Application, RequestHandler
 
+from tests.upstreams.billing_mock import billing_routes
+
 REPLY_WORDS = ["Hello", " from", " the", " mock", " upstream", "."]
 PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
@@ -128,4 +130,5 @@ class MockHandler(RequestHandler):
 
 
 def make_mock_app(state: MockState) -> Application:
-    return Application([(r"/v1/(chat/completions|completions|embeddings)", MockHandler, {"state": state})])
+    return Application([(r"/v1/(chat/completions|completions|embeddings)", MockHandler, {"state": state})]
+                       + billing_routes(state))
