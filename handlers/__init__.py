@@ -5,6 +5,7 @@ import re
 import tornado.web
 
 from handlers import channel, log, midjourney, misc, overview, pages, relay, token, user
+from handlers import topup
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -12,7 +13,7 @@ _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 
 def all_routes():
     routes = []
-    for module in (relay, user, token, channel, log, overview, misc):
+    for module in (relay, user, token, channel, log, overview, misc, topup):
         routes += module.routes
     routes += midjourney.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes

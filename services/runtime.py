@@ -19,8 +19,10 @@ from services.lifecycle import InFlight
 from services.logs import LogService
 from services.midjourney import MidjourneyService
 from services.mj_poller import MjPoller
+from services.notify import WxPusher
 from services.options import OptionStore
 from services.overview import Overview
+from services.payments import Payments
 from services.pricing import Pricing
 from services.quota_book import QuotaBook, new_node_id
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
@@ -62,6 +64,8 @@ class Services:
     redis: object = None
     overview: Overview = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
+    notices: WxPusher = None
+    payments: Payments = None
     _sync: PeriodicCallback = None
     midjourney: MidjourneyService = None
     mj_poller: MjPoller = None
@@ -102,6 +106,8 @@ class Services:
             self.mj_poller.stop()
         await self.jobs.stop()
         await self.changes.stop()
+        if self.notices is not None:
+            await self.notices.idle()
         if self.redis is not None:
             await self.redis.aclose()
         self.upstream.close()
@@ -162,10 +168,12 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     mj_poller = MjPoller(midjourney, options)
     jobs.add("midjourney-poll", settings.mj_poll_seconds, mj_poller.poll_once)
     jobs.add("recover-reserves", RECOVER_EVERY, lambda: recover_reserves(db))
+    notices = WxPusher(options, upstream)
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
         tokens=TokenService(db, keyring, changes), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
         changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
         midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
+        notices=notices, payments=Payments(db, options, notices, changes),
     )
