@@ -160,6 +160,8 @@ async def test_twenty_concurrent_duplicate_notices_credit_once(gateway, epay, wx
     user, cookie = await buyer(gateway, quota=0)
     placed = await order(gateway, cookie, amount=10)
     notice = epay.notice(placed["params"])
+    # Warm the database pool, so the twenty notices read the order side by side rather than in turn.
+    await asyncio.gather(*[gateway.services.db.top_ups.by_trade_no(placed["trade_no"]) for _ in range(20)])
 
     answers = await asyncio.gather(*[notify(gateway, epay, notice) for _ in range(20)])
 
@@ -186,3 +188,21 @@ async def test_a_refused_wxpusher_notice_does_not_undo_the_top_up(gateway, epay,
     assert await gateway.services.notices.send("t", "c") is False
     await gateway.services.options.set("WxPusherAppToken", wxpusher.app_token)
     assert await gateway.services.notices.send("t", "c") is True
+
+
+@pytest.mark.gen_test
+async def test_concurrent_notices_inside_one_process_credit_once(gateway, epay):
+    """The same race without HTTP in between: every handler reads the order while it is still pending,
+    so only the conditional update keeps the credit single."""
+    await configure(gateway, epay)
+    user, cookie = await buyer(gateway, quota=0)
+    placed = await order(gateway, cookie, amount=4)
+    notice = epay.notice(placed["params"])
+    # Open enough pooled connections first, so the twenty reads really run side by side.
+    await asyncio.gather(*[gateway.services.db.top_ups.by_trade_no(placed["trade_no"]) for _ in range(20)])
+
+    results = await asyncio.gather(*[gateway.services.payments.handle_notify(dict(notice)) for _ in range(20)])
+
+    assert [r.reply for r in results] == ["success"] * 20
+    assert sum(r.credited for r in results) == 1
+    assert await gateway.quota_of(user) == 4 * QUOTA_PER_UNIT
