@@ -19,7 +19,10 @@ class QuoteHandler(ApiHandler):
 
 
 class PayHandler(ApiHandler):
-    access = {"POST": "user"}
+    access = {"GET": "user", "POST": "user"}
+
+    def get(self):
+        self.ok(self.services.payments.offer(self.current))
 
     async def post(self):
         data = self.body()

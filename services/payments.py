@@ -101,6 +101,18 @@ class Payments:
             raise ServiceError("the amount to pay is below 0.01")
         return f"{money:.2f}"
 
+    def offer(self, user) -> dict:
+        """What the top-up page needs to show before an order: whether paying online works here, the
+        methods, the smallest amount and this user's price per unit."""
+        try:
+            self._configured()
+            enabled = True
+        except ServiceError:
+            enabled = False
+        ratio = decimal.Decimal(str(self.options["TopupGroupRatio"].get(user.group, 1)))
+        return {"enabled": enabled, "pay_methods": list(self.options["PayMethods"]),
+                "min_topup": self.options["MinTopUp"], "price": str(self.options["Price"] * ratio)}
+
     def _method(self, value) -> str:
         method = METHOD_ALIASES.get(value, value)
         if not isinstance(method, str) or method not in self.options["PayMethods"]:

@@ -54,6 +54,9 @@ async def test_quote_uses_price_and_top_up_group_ratio(gateway, epay):
     assert answer.status == 200 and answer.json["data"] == "73.00"
     answer = await gateway.fetch("/api/user/amount", "POST", json={"amount": 10}, cookie=vip)
     assert answer.json["data"] == "58.40"
+    offer = (await gateway.fetch("/api/user/pay", cookie=vip)).json["data"]
+    assert offer == {"enabled": True, "pay_methods": ["alipay", "wxpay", "qqpay"], "min_topup": 1,
+                     "price": "5.84"}
     answer = await gateway.fetch("/api/user/amount", "POST", json={"amount": 0}, cookie=plain)
     assert answer.status == 400 and "smallest" in answer.json["message"]
     assert (await gateway.fetch("/api/user/amount", "POST", json={"amount": 10})).status == 401
@@ -99,6 +102,7 @@ async def test_refused_orders_write_nothing(gateway, epay):
         assert answer.json["success"] is False
 
     await refused({"amount": 10, "payment_method": "alipay"}, "not set up")      # nothing configured yet
+    assert (await gateway.fetch("/api/user/pay", cookie=cookie)).json["data"]["enabled"] is False
     await configure(gateway, epay, ServerAddress="")
     await refused({"amount": 10, "payment_method": "alipay"}, "callback")        # nowhere to call back
     await configure(gateway, epay, MinTopUp="5", PayMethods='["alipay", "wxpay"]')
