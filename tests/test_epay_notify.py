@@ -9,6 +9,9 @@ from tests.topup_setup import UID, configure, epay, order, wxpusher  # noqa: F40
 
 QUOTA_PER_UNIT = 500000
 
+# Logins hash passwords (argon2), which is slow on a busy machine: more than the default 5 s.
+gen_test = pytest.mark.gen_test(timeout=60)
+
 
 async def buyer(gateway, quota=0):
     user = await gateway.make_user("alice", quota=quota)
@@ -31,7 +34,7 @@ async def status_of(gateway, trade_no):
     return (await gateway.services.db.top_ups.by_trade_no(trade_no)).status
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_paying_through_the_gateway_credits_the_user_once(gateway, epay, wxpusher):
     await configure(gateway, epay, wxpusher)
     user, cookie = await buyer(gateway, quota=100)
@@ -62,7 +65,7 @@ async def test_paying_through_the_gateway_credits_the_user_once(gateway, epay, w
     assert "73.00" in message["content"] and message["summary"]
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_a_form_post_notice_is_accepted_too(gateway, epay):
     await configure(gateway, epay)
     user, cookie = await buyer(gateway)
@@ -74,7 +77,7 @@ async def test_a_form_post_notice_is_accepted_too(gateway, epay):
     assert await gateway.quota_of(user) == 2 * QUOTA_PER_UNIT
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_a_replayed_notice_answers_success_and_moves_nothing(gateway, epay):
     await configure(gateway, epay)
     user, cookie = await buyer(gateway)
@@ -91,7 +94,7 @@ async def test_a_replayed_notice_answers_success_and_moves_nothing(gateway, epay
     assert any("ignored: already success" in c for c in await system_logs(gateway))
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 @pytest.mark.parametrize("case, expected", [
     ("forged", "bad signature"),
     ("tampered", "bad signature"),
@@ -128,7 +131,7 @@ async def test_refused_notices_move_no_quota(gateway, epay, wxpusher, case, expe
     assert len(wxpusher.messages) == (1 if case == "wrong_money" else 0)
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_an_unpaid_status_changes_nothing(gateway, epay):
     await configure(gateway, epay)
     user, cookie = await buyer(gateway)
@@ -141,7 +144,7 @@ async def test_an_unpaid_status_changes_nothing(gateway, epay):
     assert await gateway.quota_of(user) == 0
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_notices_are_refused_while_epay_is_not_set_up(gateway, epay):
     await configure(gateway, epay)
     user, cookie = await buyer(gateway)
@@ -154,7 +157,7 @@ async def test_notices_are_refused_while_epay_is_not_set_up(gateway, epay):
     assert await gateway.quota_of(user) == 0
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_twenty_concurrent_duplicate_notices_credit_once(gateway, epay, wxpusher):
     await configure(gateway, epay, wxpusher)
     user, cookie = await buyer(gateway, quota=0)
@@ -174,7 +177,7 @@ async def test_twenty_concurrent_duplicate_notices_credit_once(gateway, epay, wx
     assert len(wxpusher.messages) == 1
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_a_refused_wxpusher_notice_does_not_undo_the_top_up(gateway, epay, wxpusher):
     await configure(gateway, epay, wxpusher, WxPusherAppToken="AT_wrong")
     user, cookie = await buyer(gateway)
@@ -190,7 +193,7 @@ async def test_a_refused_wxpusher_notice_does_not_undo_the_top_up(gateway, epay,
     assert await gateway.services.notices.send("t", "c") is True
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_concurrent_notices_inside_one_process_credit_once(gateway, epay):
     """The same race without HTTP in between: every handler reads the order while it is still pending,
     so only the conditional update keeps the credit single."""

@@ -8,6 +8,9 @@ from services.options import OptionError
 from tests.topup_setup import configure, epay, order, wxpusher  # noqa: F401  (fixtures)
 from tests.upstreams.epay_mock import epay_sign
 
+# Logins hash passwords (argon2), which is slow on a busy machine: more than the default 5 s.
+gen_test = pytest.mark.gen_test(timeout=60)
+
 
 async def top_ups(gateway):
     return await gateway.services.db.top_ups.collection.count_documents({})
@@ -18,7 +21,7 @@ async def login_user(gateway, username="alice", **fields):
     return user, await gateway.login(username, "password1")
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_options_are_validated_and_secrets_never_listed(gateway):
     options = gateway.services.options
     for name, bad in [("PayAddress", "ftp://pay.example.com"), ("PayAddress", "pay.example.com"),
@@ -44,7 +47,7 @@ async def test_options_are_validated_and_secrets_never_listed(gateway):
     assert "the-merchant-key" not in str(listed) and "AT_secret" not in str(listed)
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_quote_uses_price_and_top_up_group_ratio(gateway, epay):
     await configure(gateway, epay, TopupGroupRatio='{"default": 1, "vip": 0.8}', Price="7.3")
     _, plain = await login_user(gateway, "alice")
@@ -62,7 +65,7 @@ async def test_quote_uses_price_and_top_up_group_ratio(gateway, epay):
     assert (await gateway.fetch("/api/user/amount", "POST", json={"amount": 10})).status == 401
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_pay_returns_a_signed_form_for_the_gateway(gateway, epay):
     await configure(gateway, epay)
     user, cookie = await login_user(gateway)
@@ -83,7 +86,7 @@ async def test_pay_returns_a_signed_form_for_the_gateway(gateway, epay):
     assert epay.key not in str(data)
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_custom_callback_address_is_used_for_notices(gateway, epay):
     await configure(gateway, epay, CustomCallbackAddress="https://callback.example.com")
     _, cookie = await login_user(gateway)
@@ -92,7 +95,7 @@ async def test_custom_callback_address_is_used_for_notices(gateway, epay):
     assert params["return_url"].startswith(gateway.url + "/topup/")
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_refused_orders_write_nothing(gateway, epay):
     _, cookie = await login_user(gateway)
 
@@ -116,7 +119,7 @@ async def test_refused_orders_write_nothing(gateway, epay):
     assert await top_ups(gateway) == 0
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_history_for_users_and_administrators(gateway, epay):
     await configure(gateway, epay)
     alice, alice_cookie = await login_user(gateway, "alice")
@@ -152,7 +155,7 @@ async def test_history_for_users_and_administrators(gateway, epay):
     assert pending["total"] == 3
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_admin_completes_a_pending_order_exactly_once(gateway, epay, wxpusher):
     await configure(gateway, epay, wxpusher)
     user, cookie = await login_user(gateway, quota=0)
@@ -179,7 +182,7 @@ async def test_admin_completes_a_pending_order_exactly_once(gateway, epay, wxpus
     assert (await gateway.fetch("/api/user/topup/complete", "POST", json={}, cookie=root)).status == 400
 
 
-@pytest.mark.gen_test(timeout=60)   # several password hashes: slow on a busy machine
+@gen_test
 async def test_return_page_sends_the_browser_to_the_order_state(gateway):
     answer = await gateway.http.fetch(
         gateway.url + "/topup/USR1NOab12cd1700000000?pid=1001&trade_no=2024&out_trade_no=USR1NOab12cd1700000000",
