@@ -3,8 +3,11 @@
 Values are stored as strings, like One API; `parse` turns one into its typed value and raises
 ValueError with a message when it is not valid, so a bad value is refused and the old one kept.
 """
+import decimal
 import json
 import os
+import re
+import urllib.parse
 
 import ujson
 
@@ -78,3 +81,94 @@ OPTIONS = {
     "ModelPrice": (json.dumps(_RATIOS["model_price"]), _ratio_table),
     "MjTaskTimeout": ("3600", _non_negative_int),   # seconds before an unfinished Midjourney task is failed
 }
+
+
+# ---- Online top-up through 易支付 (epay) and WxPusher notices ----------------------------------------
+PAY_METHOD = re.compile(r"^[a-z0-9_]{1,20}$")
+
+
+def _address(text):
+    """Empty, or an http(s) base address without a query string."""
+    text = _text(text).strip()
+    if not text:
+        return ""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must be an http:// or https:// address")
+    return text.rstrip("/")
+
+
+def _merchant_id(text):
+    text = _text(text).strip()
+    if text and not text.isalnum():
+        raise ValueError("must be letters and digits only")
+    return text
+
+
+def _positive_decimal(text):
+    try:
+        value = decimal.Decimal(str(text).strip())
+    except decimal.InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError("must be a number greater than zero")
+    return value
+
+
+def _positive_int(text):
+    value = _int(text)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _pay_methods(text):
+    """A JSON list of epay payment types, e.g. ["alipay", "wxpay", "qqpay"]."""
+    try:
+        methods = ujson.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        raise ValueError("must be a JSON list") from None
+    if not isinstance(methods, list) or not methods:
+        raise ValueError("must be a JSON list of at least one payment type")
+    for method in methods:
+        if not isinstance(method, str) or not PAY_METHOD.match(method):
+            raise ValueError(f"{method!r}: a payment type is lower-case letters, digits or _")
+    if len(set(methods)) != len(methods):
+        raise ValueError("lists a payment type twice")
+    return methods
+
+
+def _uid_list(text):
+    """WxPusher receivers: UID_... ids separated by commas, spaces or new lines."""
+    uids = [u for u in re.split(r"[\s,]+", _text(text)) if u]
+    for uid in uids:
+        if not re.match(r"^UID_[A-Za-z0-9_-]{1,60}$", uid):
+            raise ValueError(f"{uid!r} is not a WxPusher UID (UID_...)")
+    return uids
+
+
+def _topic_list(text):
+    topics = [t for t in re.split(r"[\s,]+", _text(text)) if t]
+    if any(not t.isdigit() for t in topics):
+        raise ValueError("topic ids are whole numbers separated by commas")
+    return [int(t) for t in topics]
+
+
+OPTIONS.update({
+    "PayAddress": ("", _address),                      # epay site; orders go to <PayAddress>/submit.php
+    "EpayId": ("", _merchant_id),                      # merchant id (pid)
+    "EpayKey": ("", _text),                            # merchant key: signs orders, checks notices
+    "Price": ("7.3", _positive_decimal),               # money charged per 1 USD of quota
+    "MinTopUp": ("1", _positive_int),                  # smallest top-up, in USD of quota
+    "PayMethods": ('["alipay", "wxpay", "qqpay"]', _pay_methods),
+    "CustomCallbackAddress": ("", _address),           # where epay calls back; ServerAddress when empty
+    "TopupGroupRatio": ('{"default": 1, "vip": 1, "svip": 1}', _ratio_table),
+    "WxPusherNotificationsEnabled": ("false", _bool),
+    "WxPusherAddress": ("https://wxpusher.zjiecode.com", _address),
+    "WxPusherAppToken": ("", _text),
+    "WxPusherUids": ("", _uid_list),
+    "WxPusherTopicIds": ("", _topic_list),
+})
+
+# Options whose values are secrets: never sent back by any option listing, not even to root.
+SECRET_OPTIONS = frozenset({"EpayKey", "WxPusherAppToken"})

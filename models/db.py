@@ -13,6 +13,7 @@ from models.mj_tasks import MjTasks
 from models.options import Options
 from models.reserves import Nodes, Reserves
 from models.tokens import Tokens
+from models.top_ups import TopUps
 from models.usage import UsageCounters
 from models.users import Users
 
@@ -33,11 +34,13 @@ class Database:
     reserves: dict
     nodes: Nodes
     usage: UsageCounters
+    top_ups: TopUps
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
         await self.mj_tasks.ensure_indexes()
+        await self.top_ups.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -73,4 +76,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         reserves={"user": Reserves(db.users, "quota"), "token": Reserves(db.tokens, "remain_quota")},
         nodes=Nodes(db.nodes),
         usage=UsageCounters(db.users, db.tokens, db.channels),
+        top_ups=TopUps(db.top_ups, counters),
     )

@@ -2,7 +2,7 @@
 once on this node when changed."""
 import ujson
 
-from conf.options import OPTIONS
+from conf.options import OPTIONS, SECRET_OPTIONS
 from services.errors import ServiceError
 
 
@@ -35,6 +35,10 @@ class OptionStore:
 
     def raw_items(self) -> dict:
         return dict(self._raw)
+
+    def listed_items(self) -> dict:
+        """What an option listing may show: every option except the secrets (merchant keys, app tokens)."""
+        return {name: raw for name, raw in self._raw.items() if name not in SECRET_OPTIONS}
 
     def _apply(self, name, raw, strict):
         try:

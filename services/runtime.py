@@ -23,8 +23,10 @@ from services.log_export import LogExport
 from services.logs import LogService
 from services.midjourney import MidjourneyService
 from services.mj_poller import MjPoller
+from services.notify import WxPusher
 from services.options import OptionStore
 from services.overview import Overview
+from services.payments import Payments
 from services.pricing import Pricing
 from services.quota_book import QuotaBook, new_node_id
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
@@ -66,6 +68,8 @@ class Services:
     redis: object = None
     overview: Overview = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
+    notices: WxPusher = None
+    payments: Payments = None
     _sync: PeriodicCallback = None
     midjourney: MidjourneyService = None
     mj_poller: MjPoller = None
@@ -110,6 +114,8 @@ class Services:
             self.mj_poller.stop()
         await self.jobs.stop()
         await self.changes.stop()
+        if self.notices is not None:
+            await self.notices.idle()
         if self.redis is not None:
             await self.redis.aclose()
         self.upstream.close()
@@ -170,6 +176,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     mj_poller = MjPoller(midjourney, options)
     jobs.add("midjourney-poll", settings.mj_poll_seconds, mj_poller.poll_once)
     jobs.add("recover-reserves", RECOVER_EVERY, lambda: recover_reserves(db))
+    notices = WxPusher(options, upstream)
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
@@ -179,4 +186,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
         channel_tests=ChannelTester(db, upstream, channels, options),
         balances=ChannelBalances(db, upstream, channels, options),
         log_export=LogExport(db), key_billing=KeyBilling(keys, options),
+        notices=notices, payments=Payments(db, options, notices, changes),
     )

@@ -136,7 +136,7 @@ function batchTokens(reload) {
   const box = dialog("Create several keys", form([{ name: "count", label: "How many", type: "number", value: 5 }, ...TOKEN_FIELDS()], "Create", async (v) => {
     const count = v.count;
     delete v.count;
-    const created = await act(api("POST", "/api/token/batch_create", { ...v, count }), "Keys created");
+    const created = await act(api("POST", "/api/token/batch/create", { ...v, count }), "Keys created");
     box.close();
     const keys = (Array.isArray(created) ? created : created.keys || []).map((t) => (typeof t === "string" ? t : t.key));
     dialog("Your new keys (shown once)", h("div", {}, h("textarea", { rows: 8, readonly: true }, keys.join("\n")),
