@@ -5,6 +5,7 @@ import re
 import tornado.web
 
 from handlers import channel, log, midjourney, misc, overview, pages, relay, token, user
+from handlers import openapi, option, redemption, user_admin
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -13,6 +14,8 @@ _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 def all_routes():
     routes = []
     for module in (relay, user, token, channel, log, overview, misc):
+        routes += module.routes
+    for module in (user_admin, redemption, option, openapi):
         routes += module.routes
     routes += midjourney.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes

@@ -11,6 +11,7 @@ from models.log_stats import LogStats
 from models.logs import Logs
 from models.mj_tasks import MjTasks
 from models.options import Options
+from models.redemptions import Redemptions
 from models.reserves import Nodes, Reserves
 from models.tokens import Tokens
 from models.usage import UsageCounters
@@ -33,11 +34,13 @@ class Database:
     reserves: dict
     nodes: Nodes
     usage: UsageCounters
+    redemptions: Redemptions = None
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
         await self.mj_tasks.ensure_indexes()
+        await self.redemptions.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -65,4 +68,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         reserves={"user": Reserves(db.users, "quota"), "token": Reserves(db.tokens, "remain_quota")},
         nodes=Nodes(db.nodes),
         usage=UsageCounters(db.users, db.tokens, db.channels),
+        redemptions=Redemptions(db.redemptions, counters),
     )

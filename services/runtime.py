@@ -24,6 +24,7 @@ from services.overview import Overview
 from services.pricing import Pricing
 from services.quota_book import QuotaBook, new_node_id
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
+from services.redemptions import RedemptionService
 from services.redis_guard import RedisGuard
 from services.relay import Relay
 from services.routing import RoutingTable
@@ -31,6 +32,7 @@ from services.secrets import Keyring, load_or_create_secret
 from services.tokenizer import Tokenizer
 from services.tokens import TokenService
 from services.upstream import Upstream
+from services.users_admin import UserAdmin
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,6 +70,8 @@ class Services:
     book: QuotaBook = None
     batch: BatchWriter = None
     _flusher: PeriodicCallback = None
+    users_admin: UserAdmin = None
+    redemptions: RedemptionService = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -152,7 +156,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     channels = ChannelService(db, routing, changes)
     logs = LogService(db, batch)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
-    accounts = Accounts(db, keyring, options, keys)
+    accounts = Accounts(db, keyring, options, keys, changes, logs)
     await accounts.ensure_root()
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
@@ -168,4 +172,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
         tokens=TokenService(db, keyring, changes), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
         changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
         midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
+        users_admin=UserAdmin(db, accounts, logs, options), redemptions=RedemptionService(db, accounts, logs),
     )
