@@ -1,4 +1,6 @@
 """Helpers for the management API tests: users of each role with a session, and envelope checks."""
+import asyncio
+
 from models.users import ROLE_ADMIN, ROLE_USER
 
 PASSWORD = "password1"
@@ -28,3 +30,10 @@ def refused(response, status, words=""):
     assert body["success"] is False and body["message"], body
     assert words.lower() in body["message"].lower(), body["message"]
     return body["message"]
+
+
+async def warm_pool(gateway, width=50, rounds=3):
+    """Open many MongoDB connections first: on a cold pool the driver runs concurrent operations almost
+    one after another, which would hide a check-then-write race from a concurrency test."""
+    for _ in range(rounds):
+        await asyncio.gather(*[gateway.services.db.users.get(0) for _ in range(width)])

@@ -6,7 +6,7 @@ import pytest
 
 from models.logs import TYPE_MANAGE
 from models.users import ROLE_ADMIN, ROLE_ROOT, ROLE_USER, STATUS_DISABLED, STATUS_ENABLED
-from tests.api_support import PASSWORD, admin, ok, refused, session
+from tests.api_support import PASSWORD, admin, ok, refused, session, warm_pool
 
 gen_test = pytest.mark.gen_test(timeout=60)
 
@@ -199,6 +199,7 @@ async def test_credit_and_debit_a_balance_with_a_manage_log(gateway):
 async def test_concurrent_debits_never_take_a_balance_below_zero(gateway):
     _, cookie = await admin(gateway)
     target = await gateway.make_user("busy", quota=1000)
+    await warm_pool(gateway)
 
     responses = await asyncio.gather(*[
         gateway.fetch("/api/user/quota", "POST", json={"id": target.id, "delta": -100}, cookie=cookie)
@@ -213,6 +214,7 @@ async def test_concurrent_debits_never_take_a_balance_below_zero(gateway):
 async def test_concurrent_credits_all_count(gateway):
     _, cookie = await admin(gateway)
     target = await gateway.make_user("lucky", quota=5)
+    await warm_pool(gateway)
     responses = await asyncio.gather(*[
         gateway.fetch("/api/user/quota", "POST", json={"id": target.id, "delta": 37}, cookie=cookie)
         for _ in range(20)])
