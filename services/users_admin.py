@@ -73,8 +73,12 @@ class UserAdmin:
         user = await self.target(actor, _whole(data, "id"))
         fields = self._fields(data)
         quota_was = None
-        if "quota" in data and _whole(data, "quota", 0) != user.quota:
-            fields["quota"], quota_was = data["quota"], user.quota
+        if "quota" in data and _whole(data, "quota", 0) != user.balance:
+            # `quota` is the balance the administrator saw, which includes what serving processes hold in
+            # reserve; the stored field is the rest, so move it by the difference.
+            fields["quota"], quota_was = user.quota + data["quota"] - user.balance, user.quota
+            if fields["quota"] < 0:
+                raise UserAdminError("part of this balance is held by requests in progress; try again shortly", 409)
         if data.get("password"):
             fields["password_hash"] = await hash_password(check_password(data["password"]))
         if not fields:
@@ -87,8 +91,8 @@ class UserAdmin:
             raise UserAdminError("the user changed while you edited it (balance or role); reload and try again", 409)
         await self.accounts.forget(user.id)
         if quota_was is not None:
-            await self._log(actor, user, f"{actor.username} set the balance from {quota_was} to {fields['quota']}",
-                            delta=fields["quota"] - quota_was)
+            await self._log(actor, user, f"{actor.username} set the balance from {user.balance} to {data['quota']}",
+                            delta=data["quota"] - user.balance)
         return await self.db.users.get(user.id)
 
     def _fields(self, data: dict) -> dict:
@@ -161,12 +165,13 @@ class UserAdmin:
         if delta > 0:
             await self.db.users.give_quota(user.id, delta)
         elif not await self.db.users.take_quota(user.id, -delta):
-            raise UserAdminError(f"the balance is less than {-delta}; nothing was taken", 409)
+            raise UserAdminError(f"the available balance is less than {-delta} (quota held by requests in "
+                                 "progress returns within seconds); nothing was taken", 409)
         await self.accounts.forget(user.id)
         verb = "credited" if delta > 0 else "debited"
         note = f": {remark}" if remark else ""
         await self._log(actor, user, f"{actor.username} {verb} {abs(delta)} quota{note}", delta=delta, remark=remark)
-        return await self.db.users.quota_of(user.id)
+        return (await self.db.users.get(user.id)).balance
 
     async def _log(self, actor: User, user: User, content: str, **other):
         await self.logs.write(Caller(None, user), TYPE_MANAGE, content,

@@ -220,3 +220,19 @@ async def test_concurrent_credits_all_count(gateway):
         for _ in range(20)])
     assert all(r.status == 200 for r in responses)
     assert await gateway.quota_of(target) == 5 + 20 * 37
+
+
+@gen_test
+async def test_setting_a_balance_counts_what_serving_processes_hold_in_reserve(gateway):
+    _, cookie = await admin(gateway)
+    target = await gateway.make_user("served", quota=10_000)
+    book = gateway.services.book
+    assert await book.take("user", target.id, 100)          # a request in progress: a block is reserved
+    held = (await gateway.services.db.users.get(target.id)).reserved
+    assert sum(held.values()) > 100                           # the block is bigger than the request
+
+    shown = ok(await gateway.fetch(f"/api/user/{target.id}", cookie=cookie))["quota"]
+    edited = ok(await gateway.fetch("/api/user/", "PUT", json={"id": target.id, "quota": 5000}, cookie=cookie))
+
+    assert shown == 10_000 and edited["quota"] == 5000
+    assert await gateway.quota_of(target) == 5000 - 100       # the request's 100 is paid once the reserve settles
