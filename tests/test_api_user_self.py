@@ -134,13 +134,17 @@ async def test_access_token_works_as_authorization_and_a_new_one_ends_the_old(ga
 async def test_a_disabled_user_is_refused_at_once(gateway):
     user, cookie = await session(gateway, "dave")
     token = ok(await gateway.fetch("/api/user/token", cookie=cookie))
+    api_key = await gateway.make_token(user)
     ok(await gateway.fetch("/api/user/self", cookie=cookie))       # now cached
+    assert (await gateway.fetch("/v1/models", key=api_key)).status == 200
     root = await gateway.root()
 
     ok(await gateway.fetch("/api/user/manage", "POST", json={"id": user.id, "action": "disable"}, cookie=root))
 
     refused(await gateway.fetch("/api/user/self", cookie=cookie), 403, "disabled")
     refused(await gateway.fetch("/api/user/self", key=token), 403, "disabled")
+    relayed = await gateway.fetch("/v1/models", key=api_key)
+    assert relayed.status == 403 and relayed.json["error"]["code"] == "user_disabled"
     refused(await gateway.fetch("/api/user/login", "POST", json={"username": "dave", "password": PASSWORD}), 403)
     assert (await gateway.services.db.users.get(user.id)).status == STATUS_DISABLED
 
