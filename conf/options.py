@@ -59,6 +59,17 @@ def _text(text):
     return "" if text is None else str(text)
 
 
+def _group_names(text):
+    """A JSON object of group name → description (the groups a user may choose for a token)."""
+    try:
+        table = ujson.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        raise ValueError("must be a JSON object") from None
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise ValueError("must be a JSON object of group name to description")
+    return table
+
+
 _RATIOS = default_ratios()
 
 # name: (default as stored, parser)
@@ -80,6 +91,16 @@ OPTIONS = {
     "GroupRatio": (json.dumps(_RATIOS["group_ratio"]), _ratio_table),
     "ModelPrice": (json.dumps(_RATIOS["model_price"]), _ratio_table),
     "MjTaskTimeout": ("3600", _non_negative_int),   # seconds before an unfinished Midjourney task is failed
+    "Notice": ("", _text),
+    "About": ("", _text),
+    "HomePageContent": ("", _text),
+    "Logo": ("", _text),
+    "Footer": ("", _text),
+    "TopUpLink": ("", _text),
+    "ChatLink": ("", _text),
+    "QuotaForInviter": ("0", _non_negative_int),
+    "QuotaForInvitee": ("0", _non_negative_int),
+    "UserUsableGroups": ('{"default": "default group"}', _group_names),
 }
 
 

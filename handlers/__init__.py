@@ -4,7 +4,8 @@ import re
 
 import tornado.web
 
-from handlers import billing_compat, channel, log, midjourney, misc, ops, overview, pages, relay, token, topup, user
+from handlers import (billing_compat, channel, log, midjourney, misc, openapi, ops, option, overview, pages,
+                      redemption, relay, token, topup, user, user_admin)
 from services import metrics
 
 access_log = logging.getLogger("tollgate.access")
@@ -14,6 +15,8 @@ _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 def all_routes():
     routes = []
     for module in (relay, user, token, channel, log, overview, misc, ops, topup):
+        routes += module.routes
+    for module in (user_admin, redemption, option, openapi):
         routes += module.routes
     routes += midjourney.routes + billing_compat.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes

@@ -1,8 +1,23 @@
-"""/api/user: registration, login, the caller's own account, access tokens."""
+"""/api/user: registration, login, and what a user does with their own account."""
+from tornado.routing import PathMatches, Rule
+
 from handlers.base import SESSION_COOKIE, ApiHandler
 
 
+class MethodsAndPath(PathMatches):
+    """A path of which only some methods belong to a handler; requests with other methods go on to later
+    routes (POST /api/user/topup redeems a code, GET on it lists online top-up orders)."""
+
+    def __init__(self, methods, pattern):
+        super().__init__(pattern)
+        self.methods = frozenset(methods)
+
+    def match(self, request):
+        return super().match(request) if request.method in self.methods else None
+
+
 def public_user(user) -> dict:
+    """A user as the API shows it: never the password hash or the access token."""
     return {
         "id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
         "status": user.status, "email": user.email, "quota": user.balance, "used_quota": user.used_quota,
@@ -41,15 +56,23 @@ class RegisterHandler(ApiHandler):
     async def post(self):
         data = self.body()
         user = await self.services.accounts.register(data.get("username"), data.get("password"),
-                                                     data.get("display_name"))
+                                                     data.get("display_name"), data.get("aff_code"))
         self.ok({"id": user.id, "username": user.username})
 
 
 class SelfHandler(ApiHandler):
-    access = {"GET": "user"}
+    access = {"GET": "user", "PUT": "user", "DELETE": "user"}
 
     def get(self):
         self.ok(public_user(self.current))
+
+    async def put(self):
+        self.ok(public_user(await self.services.accounts.update_self(self.current, self.body())))
+
+    async def delete(self):
+        await self.services.accounts.delete_self(self.current)
+        self.clear_cookie(SESSION_COOKIE)
+        self.ok()
 
 
 class AccessTokenHandler(ApiHandler):
@@ -59,10 +82,53 @@ class AccessTokenHandler(ApiHandler):
         self.ok(await self.services.accounts.new_access_token(self.current))
 
 
+class AffCodeHandler(ApiHandler):
+    access = {"GET": "user"}
+
+    async def get(self):
+        self.ok(await self.services.accounts.aff_code(self.current))
+
+
+class RedeemHandler(ApiHandler):
+
+    access = {"POST": "user"}
+    critical = True
+
+    async def post(self):
+        self.ok(await self.services.redemptions.redeem(self.current, self.body().get("key")))
+
+
+class ModelsHandler(ApiHandler):
+    access = {"GET": "user"}
+
+    def get(self):
+        self.ok(self.services.routing.models_for(self.current.group))
+
+
+class GroupsHandler(ApiHandler):
+    access = {"GET": "user"}
+
+    def get(self):
+        self.ok(self.services.accounts.usable_groups(self.current))
+
+
+class DashboardHandler(ApiHandler):
+    access = {"GET": "user"}
+
+    async def get(self):
+        self.ok(await self.services.accounts.dashboard(self.current, self.int_arg("days", 7)))
+
+
 routes = [
     (r"/api/user/login", LoginHandler),
     (r"/api/user/logout", LogoutHandler),
     (r"/api/user/register", RegisterHandler),
     (r"/api/user/self", SelfHandler),
     (r"/api/user/token", AccessTokenHandler),
+    (r"/api/user/aff", AffCodeHandler),
+    (r"/api/user/models", ModelsHandler),
+    (r"/api/user/available_models", ModelsHandler),
+    (r"/api/user/self/groups", GroupsHandler),
+    (r"/api/user/dashboard", DashboardHandler),
+    Rule(MethodsAndPath({"POST"}, r"/api/user/topup"), RedeemHandler),
 ]

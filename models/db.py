@@ -11,6 +11,7 @@ from models.log_stats import LogStats
 from models.logs import Logs
 from models.mj_tasks import MjTasks
 from models.options import Options
+from models.redemptions import Redemptions
 from models.reserves import Nodes, Reserves
 from models.tokens import Tokens
 from models.top_ups import TopUps
@@ -35,12 +36,14 @@ class Database:
     nodes: Nodes
     usage: UsageCounters
     top_ups: TopUps
+    redemptions: Redemptions
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
         await self.mj_tasks.ensure_indexes()
         await self.top_ups.ensure_indexes()
+        await self.redemptions.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -77,4 +80,5 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         nodes=Nodes(db.nodes),
         usage=UsageCounters(db.users, db.tokens, db.channels),
         top_ups=TopUps(db.top_ups, counters),
+        redemptions=Redemptions(db.redemptions, counters),
     )

@@ -45,3 +45,25 @@ class LogStats:
             {"$sort": {"quota": -1}},
             {"$limit": limit},
         ])
+
+    async def daily_by_model(self, user_id: int, since: int) -> list:
+        """Consumption of one user per UTC day and model since `since`: one dict per (day, model) with
+        day (unix seconds at 00:00 UTC), model_name, request_count, quota, prompt_tokens, completion_tokens.
+
+        The group key is one string "day|model": compound group keys are not available on every server
+        this runs on, and a day number never contains "|"."""
+        day = {"$subtract": ["$created_at", {"$mod": ["$created_at", DAY]}]}
+        key = {"$concat": [{"$toString": day}, "|", {"$ifNull": ["$model_name", ""]}]}
+        pipeline = [
+            {"$match": _consumed(since, user_id=user_id)},
+            {"$project": {"k": key, "quota": 1, "prompt_tokens": 1, "completion_tokens": 1}},
+            {"$group": {"_id": "$k", "request_count": {"$sum": 1}, "quota": {"$sum": "$quota"},
+                        "prompt_tokens": {"$sum": "$prompt_tokens"},
+                        "completion_tokens": {"$sum": "$completion_tokens"}}},
+            {"$sort": {"_id": 1}},
+        ]
+        rows = []
+        for doc in await self._aggregate(pipeline):
+            start, _, model = doc.pop("_id").partition("|")
+            rows.append({"day": int(float(start)), "model_name": model, **doc})
+        return rows

@@ -41,6 +41,14 @@ class UsernameTaken(Exception):
     pass
 
 
+class AffCodeTaken(Exception):
+    pass
+
+
+# Orders an administrator may list users in (One API's `order` parameter).
+ORDERS = {"": "_id", "id": "_id", "quota": "quota", "used_quota": "used_quota", "request_count": "request_count"}
+
+
 class Users:
     def __init__(self, collection, counters):
         self.collection = collection
@@ -49,15 +57,29 @@ class Users:
     async def ensure_indexes(self):
         await self.collection.create_index("username", unique=True)
         await self.collection.create_index("access_token_hash", sparse=True)
-        await self.collection.create_index("aff_code", sparse=True)
+        await self._ensure_unique_aff_code()
         await self.collection.create_index([("role", ASCENDING)])
+
+    async def _ensure_unique_aff_code(self):
+        """Invite codes are unique; users without one have no field at all (the index is sparse).
+        Databases from before the index was unique hold empty codes and a plain index: fix both."""
+        await self.collection.update_many({"aff_code": ""}, {"$unset": {"aff_code": ""}})
+        existing = (await self.collection.index_information()).get("aff_code_1")
+        if existing is not None and not existing.get("unique"):
+            await self.collection.drop_index("aff_code_1")
+        await self.collection.create_index("aff_code", unique=True, sparse=True)
 
     async def create(self, user: User) -> User:
         if not user.id:
             user.id = await self.counters.next_id("users")
+        doc = to_doc(user)
+        if not doc["aff_code"]:
+            del doc["aff_code"]
         try:
-            await self.collection.insert_one(to_doc(user))
-        except DuplicateKeyError:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            if "aff_code" in str(exc):
+                raise AffCodeTaken(user.aff_code) from None
             raise UsernameTaken(user.username) from None
         return user
 
@@ -72,24 +94,54 @@ class Users:
             return None
         return from_doc(User, await self.collection.find_one({"access_token_hash": token_hash}))
 
+    async def by_aff_code(self, code: str):
+        if not code:
+            return None
+        return from_doc(User, await self.collection.find_one({"aff_code": code}))
+
+    async def set_aff_code(self, user_id: int, code: str) -> bool:
+        """Give a user an invite code unless one was given meanwhile. Raises AffCodeTaken."""
+        try:
+            result = await self.collection.update_one(
+                {"_id": user_id, "aff_code": {"$exists": False}}, {"$set": {"aff_code": code}})
+        except DuplicateKeyError:
+            raise AffCodeTaken(code) from None
+        return result.modified_count == 1
+
     async def count(self) -> int:
         return await self.collection.count_documents({})
 
-    async def update(self, user_id: int, fields: dict):
-        await self.collection.update_one({"_id": user_id}, {"$set": fields})
+    async def update(self, user_id: int, fields: dict, below_role: int = None, quota_was: int = None) -> bool:
+        """Set fields in one write. With `below_role`: only while the user's role is still lower (a
+        promotion that lands meanwhile is not overridden by someone who may no longer touch the user).
+        With `quota_was`: only while the balance still is that (a new balance set by an administrator
+        must not wipe out charges made since it was read)."""
+        query = {"_id": user_id}
+        if below_role is not None:
+            query["role"] = {"$lt": below_role}
+        if quota_was is not None:
+            query["quota"] = quota_was
+        try:
+            result = await self.collection.update_one(query, {"$set": fields})
+        except DuplicateKeyError:
+            raise UsernameTaken(fields.get("username")) from None
+        return result.matched_count == 1
 
-    async def delete(self, user_id: int) -> bool:
-        result = await self.collection.delete_one({"_id": user_id})
+    async def delete(self, user_id: int, below_role: int = None) -> bool:
+        query = {"_id": user_id}
+        if below_role is not None:
+            query["role"] = {"$lt": below_role}
+        result = await self.collection.delete_one(query)
         return result.deleted_count == 1
 
-    async def page(self, keyword: str, skip: int, limit: int):
+    async def page(self, keyword: str, skip: int, limit: int, order: str = ""):
         query = {}
         if keyword:
             pattern = {"$regex": re.escape(keyword), "$options": "i"}
             query = {"$or": [{"username": pattern}, {"display_name": pattern}, {"email": pattern}]}
             if keyword.isdigit():
                 query["$or"].append({"_id": int(keyword)})
-        docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
+        docs, total = await find_page(self.collection, query, sort_spec(ORDERS.get(order, "_id")), skip, limit)
         return [from_doc(User, d) for d in docs], total
 
     # Balance moves: each is one atomic conditional update.

@@ -30,6 +30,7 @@ from services.payments import Payments
 from services.pricing import Pricing
 from services.quota_book import QuotaBook, new_node_id
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
+from services.redemptions import RedemptionService
 from services.redis_guard import RedisGuard
 from services.relay import Relay
 from services.routing import RoutingTable
@@ -37,6 +38,7 @@ from services.secrets import Keyring, load_or_create_secret
 from services.tokenizer import Tokenizer
 from services.tokens import TokenService
 from services.upstream import Upstream
+from services.users_admin import UserAdmin
 
 
 @functools.lru_cache(maxsize=None)
@@ -80,6 +82,8 @@ class Services:
     log_export: LogExport = None
     key_billing: KeyBilling = None
     _flusher: PeriodicCallback = None
+    users_admin: UserAdmin = None
+    redemptions: RedemptionService = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -166,7 +170,7 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     channels = ChannelService(db, routing, changes, options)
     logs = LogService(db, batch)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
-    accounts = Accounts(db, keyring, options, keys)
+    accounts = Accounts(db, keyring, options, keys, changes, logs)
     await accounts.ensure_root()
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
@@ -187,4 +191,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
         balances=ChannelBalances(db, upstream, channels, options),
         log_export=LogExport(db), key_billing=KeyBilling(keys, options),
         notices=notices, payments=Payments(db, options, notices, changes),
+        users_admin=UserAdmin(db, accounts, logs, options), redemptions=RedemptionService(db, accounts, logs),
     )

@@ -90,7 +90,8 @@ async def test_models_lists_what_the_key_may_use(gateway, upstream):
     assert await model_ids(gateway, await gateway.make_token(alice)) == ["gpt-4o", "gpt-4o-mini"]
     assert await model_ids(gateway, await gateway.make_token(alice, models=["gpt-4o", "o3"])) == ["gpt-4o"]
     assert await model_ids(gateway, await gateway.make_token(bob)) == ["o3"]
-    # A token's own group overrides its owner's.
+    # A token's own group (one its owner may use) overrides its owner's.
+    await gateway.services.options.set("UserUsableGroups", '{"default": "default group", "vip": "VIP"}')
     assert await model_ids(gateway, await gateway.make_token(alice, group="vip")) == ["o3"]
 
 
