@@ -73,6 +73,7 @@ SETTINGS = [
     Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
     Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
     Setting("debug", False, _bool, "Verbose logging."),
+    Setting("azure_api_version", "2024-10-21", str, "api-version of Azure OpenAI calls when the channel names none."),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

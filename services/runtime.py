@@ -8,6 +8,7 @@ from tornado.ioloop import PeriodicCallback
 
 from models.db import Database, connect
 from services.accounts import Accounts
+from services.adaptors import configure as configure_adaptors
 from services.billing import Billing
 from services.changes import Changes
 from services.channels import ChannelService
@@ -88,6 +89,7 @@ def connect_redis(url: str):
 
 
 async def build_services(settings, mongodb_uri: str) -> Services:
+    configure_adaptors(settings)
     redis = connect_redis(settings.redis_conn_string)
     db = connect(mongodb_uri, settings.mongodb_db)
     await db.ensure_indexes()

@@ -28,6 +28,10 @@ class OpenAIAdaptor:
             body = ujson.dumps(payload, ensure_ascii=False).encode()
         return f"{base}{call.path}", headers, body
 
+    def response_body(self, call, payload, raw: bytes) -> bytes:
+        """What the client gets for a whole (non-stream) answer: OpenAI's own, unchanged."""
+        return raw
+
     def usage(self, payload):
         return Usage.from_openai(payload.get("usage")) if isinstance(payload, dict) else None
 
