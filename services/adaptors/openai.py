@@ -1,6 +1,7 @@
 """OpenAI and every OpenAI-compatible API: requests pass through, usage is read from the answer."""
 import ujson
 
+from services.adaptors.common import unsupported
 from services.sse import event_data
 from services.usage import Usage
 
@@ -11,6 +12,8 @@ DEFAULT_BASE_URL = "https://api.openai.com"
 class OpenAIAdaptor:
     def build(self, channel, call):
         """URL, headers and body of the upstream request."""
+        if call.kind == "messages":   # Anthropic's native format: only Claude channels speak it
+            raise unsupported(call.kind)
         base = (channel.base_url or DEFAULT_BASE_URL).rstrip("/")
         headers = {"Authorization": f"Bearer {channel.key}", "Content-Type": "application/json"}
         if channel.openai_organization:
