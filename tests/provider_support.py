@@ -23,6 +23,6 @@ def sse_events(chunks) -> list:
     return events
 
 
-async def user_and_key(gateway, quota=10_000_000):
-    user = await gateway.make_user(quota=quota)
+async def user_and_key(gateway, quota=10_000_000, username="alice"):
+    user = await gateway.make_user(username=username, quota=quota)
     return user, await gateway.make_token(user)

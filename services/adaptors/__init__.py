@@ -4,7 +4,7 @@
 - `usage(payload) -> Usage | None`: usage from a whole JSON response
 - `stream_meter(call) -> meter`: reads each SSE event, says what to pass on, and totals usage
 """
-from services.adaptors import azure, claude, openai
+from services.adaptors import azure, claude, gemini, openai
 
 ADAPTORS = {}
 
@@ -21,6 +21,7 @@ def adaptor_for(channel_type: int):
 register(openai.CHANNEL_TYPES, openai.ADAPTOR)
 register(azure.CHANNEL_TYPES, azure.ADAPTOR)
 register(claude.CHANNEL_TYPES, claude.ADAPTOR)
+register(gemini.CHANNEL_TYPES, gemini.ADAPTOR)
 
 
 def configure(settings):
