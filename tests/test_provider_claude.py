@@ -158,3 +158,24 @@ async def test_upstream_error_becomes_one_openai_error_and_nothing_is_charged(ga
     assert response.json["error"]["type"] == "overloaded_error"
     await gateway.settled()
     assert await gateway.quota_of(user) == 10_000_000
+
+
+@pytest.mark.gen_test
+async def test_error_event_mid_stream_ends_the_stream_and_bills_what_was_produced(gateway, claude):
+    user, key = await setup(gateway, claude, key="claude-midfail")
+    chunks = []
+    messages = [{"role": "user", "content": "Hello"}]
+
+    response = await gateway.fetch("/v1/chat/completions", "POST", key=key, streaming_callback=chunks.append,
+                                   json={"model": MODEL, "stream": True, "messages": messages})
+
+    assert response.status == 200
+    events = sse_events(chunks)
+    assert events[1]["choices"][0]["delta"] == {"content": WORDS[0]}
+    assert events[-1]["error"]["type"] == "overloaded_error" and "[DONE]" not in events
+    await gateway.settled()
+    tokenizer = gateway.services.tokenizer
+    prompt, completion = tokenizer.count_messages(MODEL, messages), tokenizer.count_text(MODEL, WORDS[0])
+    [entry] = await gateway.logs(user_id=user.id)
+    assert (entry["prompt_tokens"], entry["completion_tokens"]) == (prompt, completion)
+    assert 10_000_000 - await gateway.quota_of(user) == entry["quota"] > 0

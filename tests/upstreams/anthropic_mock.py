@@ -3,6 +3,7 @@
   claude-ok     answers: a thinking block when thinking is asked for, a tool_use block when tools are
                 given, else text; usage with cache reads and writes; SSE events when stream is true
   claude-dead   401 authentication_error          claude-busy   529 overloaded_error
+  claude-midfail  streams one word, then an `error` event
 """
 import ujson
 from tornado.web import Application, RequestHandler
@@ -59,12 +60,22 @@ class MessagesHandler(RequestHandler):
             "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "content": [],
             "stop_reason": None, "usage": start_usage}})
         await self.event("ping", {"type": "ping"})
+        if self.request.headers.get("x-api-key") == "claude-midfail":
+            await self.block_start_and_word()
+            await self.event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+            return self.finish()
         for index, block in enumerate(blocks):
             await self.block(index, block)
         await self.event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop},
                                            "usage": {"output_tokens": USAGE["output_tokens"]}})
         await self.event("message_stop", {"type": "message_stop"})
         self.finish()
+
+    async def block_start_and_word(self):
+        await self.event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                 "content_block": {"type": "text", "text": ""}})
+        await self.event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": "text_delta", "text": WORDS[0]}})
 
     async def block(self, index, block):
         kind = block["type"]
