@@ -89,6 +89,7 @@ OPTIONS = {
     "CompletionRatio": (json.dumps(_RATIOS["completion_ratio"]), _ratio_table),
     "GroupRatio": (json.dumps(_RATIOS["group_ratio"]), _ratio_table),
     "ModelPrice": (json.dumps(_RATIOS["model_price"]), _ratio_table),
+    "MjTaskTimeout": ("3600", _non_negative_int),   # seconds before an unfinished Midjourney task is failed
     # Prompt-cache prices by model (wildcards allowed): reading from the cache, writing to it.
     "CacheRatio": (json.dumps(_RATIOS.get("cache_ratio", {})), _ratio_table),
     "CacheCreationRatio": (json.dumps(_RATIOS.get("cache_creation_ratio", {})), _ratio_table),

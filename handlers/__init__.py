@@ -4,7 +4,7 @@ import re
 
 import tornado.web
 
-from handlers import channel, claude_native, log, media, misc, overview, pages, relay, token, user
+from handlers import channel, claude_native, log, media, midjourney, misc, overview, pages, relay, token, user
 
 access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -14,7 +14,8 @@ def all_routes():
     routes = []
     for module in (relay, claude_native, media, user, token, channel, log, overview, misc):
         routes += module.routes
-    return routes + pages.routes + relay.fallback_routes + misc.fallback_routes
+    routes += midjourney.routes
+    return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes
 
 
 def log_request(handler):

@@ -5,7 +5,7 @@ from handlers.base import SESSION_COOKIE, ApiHandler
 def public_user(user) -> dict:
     return {
         "id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role,
-        "status": user.status, "email": user.email, "quota": user.quota, "used_quota": user.used_quota,
+        "status": user.status, "email": user.email, "quota": user.balance, "used_quota": user.used_quota,
         "request_count": user.request_count, "group": user.group, "aff_code": user.aff_code,
         "inviter_id": user.inviter_id, "created_time": user.created_time,
     }

@@ -9,8 +9,11 @@ from models.counters import Counters
 from models.locks import Locks
 from models.log_stats import LogStats
 from models.logs import Logs
+from models.mj_tasks import MjTasks
 from models.options import Options
+from models.reserves import Nodes, Reserves
 from models.tokens import Tokens
+from models.usage import UsageCounters
 from models.users import Users
 
 
@@ -26,10 +29,15 @@ class Database:
     options: Options
     locks: Locks
     log_stats: LogStats
+    mj_tasks: MjTasks
+    reserves: dict
+    nodes: Nodes
+    usage: UsageCounters
 
     async def ensure_indexes(self):
         for repo in (self.users, self.tokens, self.channels, self.abilities, self.logs):
             await repo.ensure_indexes()
+        await self.mj_tasks.ensure_indexes()
 
     async def ping(self):
         await self.client.admin.command("ping")
@@ -53,4 +61,8 @@ def connect(uri: str, name: str, **pool_options) -> Database:
         options=Options(db.options),
         locks=Locks(db.locks),
         log_stats=LogStats(db.logs),
+        mj_tasks=MjTasks(db.mj_tasks, counters),
+        reserves={"user": Reserves(db.users, "quota"), "token": Reserves(db.tokens, "remain_quota")},
+        nodes=Nodes(db.nodes),
+        usage=UsageCounters(db.users, db.tokens, db.channels),
     )

@@ -30,6 +30,12 @@ class Token:
     subnet: str = ""                                          # allowed IPs / CIDRs, comma separated
     group: str = ""                                           # empty: the user's group
     billing_mode: str = "ratio"                               # "ratio" or "per_call"
+    reserved: dict = dataclasses.field(default_factory=dict)   # quota set aside by serving processes
+
+    @property
+    def balance(self) -> int:
+        """The quota left including what serving processes hold in reserve for it."""
+        return self.remain_quota + sum(self.reserved.values())
 
 
 class Tokens:

@@ -29,6 +29,12 @@ class User:
     inviter_id: int = 0
     access_token_hash: str = ""
     created_time: int = 0
+    reserved: dict = dataclasses.field(default_factory=dict)   # quota set aside by serving processes
+
+    @property
+    def balance(self) -> int:
+        """The balance including what serving processes hold in reserve for it."""
+        return self.quota + sum(self.reserved.values())
 
 
 class UsernameTaken(Exception):

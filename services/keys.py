@@ -116,7 +116,7 @@ def check_token(token, client_ip: str):
         raise RelayError(401, "This API key is disabled.", "token_disabled", "invalid_request_error")
     if token.expired_time != NEVER and token.expired_time < time.time():
         raise RelayError(401, "This API key has expired.", "token_expired", "invalid_request_error")
-    if not token.unlimited_quota and token.remain_quota <= 0:
+    if not token.unlimited_quota and token.balance <= 0:
         raise RelayError(403, "This API key has no quota left.", "token_quota_exhausted", "insufficient_quota")
     if token.subnet and not ip_allowed(token.subnet, client_ip):
         raise RelayError(403, "This API key may not be used from this address.", "ip_not_allowed")

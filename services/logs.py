@@ -13,24 +13,28 @@ def _ratio_text(price) -> str:
             f"group ratio {price.group_ratio}")
 
 
+def log_entry(caller, log_type: int, content: str, **fields) -> dict:
+    user = caller.user
+    return {
+        "type": log_type,
+        "created_at": int(time.time()),
+        "user_id": user.id,
+        "username": user.username,
+        "token_id": caller.token.id if caller.token else 0,
+        "token_name": caller.token.name if caller.token else "",
+        "content": content,
+        "quota": 0,
+        **fields,
+    }
+
+
 class LogService:
-    def __init__(self, db):
+    def __init__(self, db, batch):
         self.db = db
+        self.batch = batch    # consumption entries are written in batches; the rest at once
 
     async def write(self, caller, log_type: int, content: str, **fields):
-        user = caller.user
-        entry = {
-            "type": log_type,
-            "created_at": int(time.time()),
-            "user_id": user.id,
-            "username": user.username,
-            "token_id": caller.token.id if caller.token else 0,
-            "token_name": caller.token.name if caller.token else "",
-            "content": content,
-            "quota": 0,
-            **fields,
-        }
-        await self.db.logs.insert(entry)
+        await self.db.logs.insert(log_entry(caller, log_type, content, **fields))
 
     async def write_consumption(self, call, price, usage, charged, unpaid, outcome):
         channel = outcome.channel
@@ -44,7 +48,7 @@ class LogService:
         upstream_model = channel.model_mapping.get(call.model) if channel.model_mapping else None
         if upstream_model:
             other["upstream_model_name"] = upstream_model
-        await self.write(
+        await self.batch.add_log(log_entry(
             call.caller,
             TYPE_CONSUME,
             _ratio_text(price),
@@ -60,7 +64,7 @@ class LogService:
             request_id=call.request_id,
             ip=call.client_ip,
             other=other,
-        )
+        ))
 
     async def page(self, filters: dict, page: int, page_size: int):
         page_size = max(1, min(page_size, MAX_PAGE_SIZE))

@@ -157,6 +157,6 @@ class MediaRelay:
 
     async def _settle(self, call, price, charge, quota, usage, channel):
         charged, unpaid = await self.billing.settle(charge, quota)
-        await self.relay.channels.add_used_quota(channel.id, charged)
+        self.billing.record_channel(channel.id, charged)
         if self.relay.options["LogConsumeEnabled"]:
             await self.relay.logs.write_consumption(call, price, usage, charged, unpaid, Outcome(channel, usage))

@@ -6,6 +6,7 @@ The handler hands in a `sink` that writes to the client:
   sink.begin_stream() / await sink.write(bytes) / sink.end()   an SSE answer (write raises ClientGone)
   sink.on_close(callback), sink.started, sink.gone
 """
+import asyncio
 import dataclasses
 import logging
 import time
@@ -22,6 +23,10 @@ from services.upstream import NO_RESPONSE
 from services.usage import Usage
 
 log = logging.getLogger("tollgate.relay")
+
+# Counting tokens of a larger text takes long enough to stall other requests: it goes to a thread
+# (tiktoken releases the GIL while it encodes).
+INLINE_COUNT_BYTES = 32 * 1024
 
 KINDS = {
     "/v1/chat/completions": "chat",
@@ -95,7 +100,7 @@ class Relay:
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
         price = self._check_and_price(call)
-        prompt_tokens = self._prompt_tokens(call)
+        prompt_tokens = await _off_loop(len(call.raw), self._prompt_tokens, call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,
                                                self._estimate(call, price, prompt_tokens))
         try:
@@ -172,8 +177,7 @@ class Relay:
         if sink.gone:
             return None
         if last_error is not None:
-            last_error.message = f"{last_error.message} (request id: {call.request_id})"
-            raise last_error
+            raise _for_client(last_error, call.request_id)
         raise RelayError(503, f"No channel is available for the model {call.model} in the group {call.group} "
                          "right now.", "no_available_channel")
 
@@ -200,7 +204,7 @@ class Relay:
         except ValueError:
             raise UpstreamFailed(RelayError(502, "The upstream answered with invalid JSON.", "bad_upstream_json",
                                             "upstream_error")) from None
-        usage = adaptor.usage(payload) or self._count_usage(call, _response_text(payload))
+        usage = adaptor.usage(payload) or await self._count_usage(call, _response_text(payload))
         sink.send(200, adaptor.response_body(call, payload, response.body), "application/json")
         return Outcome(channel, usage)
 
@@ -213,12 +217,14 @@ class Relay:
         elif not sink.started:
             return None
         meter = result.meter
-        usage = meter.usage or self._count_usage(call, meter.produced_text())
+        usage = meter.usage or await self._count_usage(call, meter.produced_text())
         return Outcome(channel, usage, result.first_event_ms)
 
-    def _count_usage(self, call, produced_text: str) -> Usage:
-        """The fallback when the upstream reported no usage: count both sides here."""
-        return Usage(self._prompt_tokens(call), self.tokenizer.count_text(call.model, produced_text))
+    async def _count_usage(self, call, produced_text: str) -> Usage:
+        """The fallback when the upstream reported no usage: count what it produced here (the prompt
+        count made before the call fills in the prompt side when settling)."""
+        count = self.tokenizer.count_text
+        return Usage(0, await _off_loop(len(produced_text), count, call.model, produced_text))
 
     async def _maybe_disable(self, channel, error):
         if not self.options["AutomaticDisableChannelEnabled"] or not channel.auto_ban:
@@ -235,7 +241,7 @@ class Relay:
         actual = self.pricing.quota(price, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
                                     usage.cache_creation_tokens)
         charged, unpaid = await self.billing.settle(charge, actual)
-        await self.channels.add_used_quota(outcome.channel.id, charged)
+        self.billing.record_channel(outcome.channel.id, charged)
         if self.options["LogConsumeEnabled"]:
             await self.logs.write_consumption(call, price, usage, charged, unpaid, outcome)
 
@@ -243,6 +249,23 @@ class Relay:
         if error.status >= 500 or error.type == "upstream_error":
             await self.logs.write(call.caller, TYPE_ERROR, f"{error.status} {error.message}",
                                   model_name=call.model, request_id=call.request_id)
+
+
+async def _off_loop(size: int, function, *args):
+    if size < INLINE_COUNT_BYTES:
+        return function(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def _for_client(error: RelayError, request_id: str) -> RelayError:
+    """The last upstream error as the client sees it. An error about the channel's own key or account
+    is not the client's: passing on a 401 would tell it that its own key is wrong (and the upstream's
+    message may quote part of the channel's key)."""
+    if dead_key_reason(error):
+        return RelayError(502, f"The upstream refused the key or account of the channel it was sent to "
+                          f"(request id: {request_id}).", "upstream_key_refused", "upstream_error")
+    error.message = f"{error.message} (request id: {request_id})"
+    return error
 
 
 def _response_text(payload) -> str:

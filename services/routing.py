@@ -35,7 +35,8 @@ class RoutingTable:
         return (group, model) in self._known
 
     def models_for(self, group: str) -> list:
-        return sorted({model for g, model in self._known if g == group})
+        """The models some enabled channel serves to the group (what /v1/models lists)."""
+        return sorted(model for g, model in self._tiers if g == group)
 
     def pick(self, group: str, model: str, exclude=()):
         """An enabled channel for the route: highest priority tier first, weighted random inside it."""
@@ -49,8 +50,15 @@ class RoutingTable:
     def mark_disabled(self, channel_id: int, status: int):
         """Take a channel out of rotation at once, before the next reload."""
         channel = self.channels.get(channel_id)
-        if channel is not None:
-            channel.status = status
+        if channel is None:
+            return
+        channel.status = status
+        tiers = {}
+        for route, route_tiers in self._tiers.items():
+            kept = [t for t in ([c for c in tier if c.id != channel_id] for tier in route_tiers) if t]
+            if kept:
+                tiers[route] = kept
+        self._tiers = tiers
 
 
 def _by_priority(channels):

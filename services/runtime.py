@@ -2,6 +2,7 @@
 import dataclasses
 import functools
 import os
+import time
 
 import redis.asyncio
 from tornado.ioloop import PeriodicCallback
@@ -9,6 +10,7 @@ from tornado.ioloop import PeriodicCallback
 from models.db import Database, connect
 from services.accounts import Accounts
 from services.adaptors import configure as configure_adaptors
+from services.batch_writer import BatchWriter
 from services.billing import Billing
 from services.changes import Changes
 from services.channels import ChannelService
@@ -16,9 +18,12 @@ from services.jobs import JobRunner, Lease
 from services.keys import KeyResolver
 from services.lifecycle import InFlight
 from services.logs import LogService
+from services.midjourney import MidjourneyService
+from services.mj_poller import MjPoller
 from services.options import OptionStore
 from services.overview import Overview
 from services.pricing import Pricing
+from services.quota_book import QuotaBook, new_node_id
 from services.rate_limit import MemoryCounter, RateLimiter, RedisCounter
 from services.redis_guard import RedisGuard
 from services.relay import Relay
@@ -59,6 +64,11 @@ class Services:
     overview: Overview = None
     inflight: InFlight = dataclasses.field(default_factory=InFlight)
     _sync: PeriodicCallback = None
+    midjourney: MidjourneyService = None
+    mj_poller: MjPoller = None
+    book: QuotaBook = None
+    batch: BatchWriter = None
+    _flusher: PeriodicCallback = None
 
     async def sync(self):
         """Re-read what other nodes may have changed."""
@@ -68,18 +78,47 @@ class Services:
     def start_sync(self):
         self._sync = PeriodicCallback(self.sync, self.settings.sync_frequency * 1000)
         self._sync.start()
+        self._flusher = PeriodicCallback(self.flush_memory, self.settings.batch_update_interval * 1000)
+        self._flusher.start()
         self.jobs.start()
         self.changes.start()
+
+    async def flush_memory(self):
+        """Write what is held in memory: batched counters and logs first, then what quota reserves
+        spent (so a crash can lose a bill only together with its log), then idle reserves go back."""
+        await self.batch.flush()
+        await self.book.sync()
+        await self.book.release_idle()
+        await self.db.nodes.seen(self.book.node, time.time())
 
     async def close(self):
         if self._sync:
             self._sync.stop()
+        if self._flusher:
+            self._flusher.stop()
+        await self.batch.flush()
+        await self.book.release_all()
+        await self.db.nodes.forget(self.book.node)
+        if self.mj_poller:
+            self.mj_poller.stop()
         await self.jobs.stop()
         await self.changes.stop()
         if self.redis is not None:
             await self.redis.aclose()
         self.upstream.close()
         await self.db.close()
+
+
+RECOVER_EVERY = 60       # seconds between looks for processes that died holding quota reserves
+NODE_GONE_AFTER = 120    # seconds without a heartbeat after which a process counts as dead
+
+
+async def recover_reserves(db, now=None):
+    """Put the quota reserves of dead processes back on their balances."""
+    for node in await db.nodes.stale((now or time.time()) - NODE_GONE_AFTER):
+        for store in db.reserves.values():
+            await store.recover(node)
+        await db.nodes.forget(node)
 
 
 def connect_redis(url: str):
@@ -109,15 +148,26 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     changes.on("channels", lambda _: routing.reload())
     changes.on("options", lambda _: options.refresh())
     upstream = Upstream(settings.upstream_max_clients, settings.connect_timeout, settings.relay_timeout)
-    billing = Billing(db, options)
+    batch = BatchWriter(db.usage, db.logs, settings.batch_update_enabled)
+    book = QuotaBook(db.reserves, new_node_id())
+    billing = Billing(book, batch)
     channels = ChannelService(db, routing, changes)
-    logs = LogService(db)
+    logs = LogService(db, batch)
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys)
     await accounts.ensure_root()
     memory = MemoryCounter()
     limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
-    return Services(settings, db, keyring, options, pricing, tokenizer, keys, routing, upstream, billing,
-                    channels, TokenService(db, keyring, changes), accounts, logs, relay, jobs, changes, limits,
-                    redis, Overview(db.log_stats, routing))
+    midjourney = MidjourneyService(db, options, pricing, billing, routing, upstream, channels, logs, keyring,
+                                   settings)
+    mj_poller = MjPoller(midjourney, options)
+    jobs.add("midjourney-poll", settings.mj_poll_seconds, mj_poller.poll_once)
+    jobs.add("recover-reserves", RECOVER_EVERY, lambda: recover_reserves(db))
+    return Services(
+        settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
+        keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
+        tokens=TokenService(db, keyring, changes), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
+        changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
+        midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
+    )

@@ -100,10 +100,13 @@ async def _check_start(stream, idle_timeout):
         raise UpstreamFailed(upstream_error(stream.status, body))
     content_type = stream.headers.get("Content-Type", "")
     if "text/event-stream" not in content_type:
-        # A stream request answered with plain JSON is the upstream's way of reporting an error.
+        # A stream request answered with JSON: some upstreams report errors this way, with status 200.
         body = await stream.read_all(idle_timeout)
         error = upstream_error(502, body)
-        error.status = 502
+        if error.code == "bad_response_status_code":   # no error in it: not a stream at all
+            error = RelayError(502, "The upstream answered a stream request with "
+                               f"{content_type or 'no content type'} instead of an event stream.",
+                               "not_an_event_stream", "upstream_error")
         raise UpstreamFailed(error)
 
 
@@ -112,7 +115,9 @@ async def _after_end(stream, sink, result):
     if stream.status == NO_RESPONSE and stream.error:
         if not sink.started:
             raise UpstreamFailed(transport_error(stream.error))
-        await _end_early(stream, sink, result, transport_error(stream.error))
+        log.warning("upstream stream broke: %s", stream.error)
+        await _end_early(stream, sink, result, RelayError(
+            502, "The upstream connection broke mid-stream.", "upstream_stream_broken", "upstream_error"))
         return
     if not sink.started:
         raise UpstreamFailed(RelayError(502, "The upstream sent an empty stream.", "empty_stream",

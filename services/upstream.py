@@ -30,22 +30,24 @@ class Upstream:
         self.connect_timeout = connect_timeout
         self.relay_timeout = relay_timeout   # 0: no limit on the whole call
 
-    def _request(self, url, method, headers, body, **callbacks) -> HTTPRequest:
+    def _request(self, url, method, headers, body, timeout=None, **callbacks) -> HTTPRequest:
         return HTTPRequest(
             url,
             method=method,
             headers=headers,
             body=body,
             connect_timeout=self.connect_timeout,
-            request_timeout=self.relay_timeout,
+            request_timeout=self.relay_timeout if timeout is None else timeout,
             decompress_response=True,
             allow_nonstandard_methods=True,
             **callbacks,
         )
 
-    async def fetch(self, url, method="POST", headers=None, body=None) -> UpstreamResponse:
+    async def fetch(self, url, method="POST", headers=None, body=None, timeout=None) -> UpstreamResponse:
+        """`timeout`: seconds for the whole call, when it must differ from RELAY_TIMEOUT."""
         try:
-            response = await self.client.fetch(self._request(url, method, headers, body), raise_error=False)
+            response = await self.client.fetch(self._request(url, method, headers, body, timeout),
+                                               raise_error=False)
         except Exception as exc:   # no HTTP answer at all: refused, reset, timed out
             return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(exc))
         return UpstreamResponse(response.code, response.headers, response.body or b"")
@@ -69,6 +71,7 @@ class UpstreamStream:
         self._chunks = collections.deque()
         self._cancelled = False
         self._done = False
+        self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._wakeup = asyncio.Event()
         self._headers_done = asyncio.Event()
         request = upstream._request(
@@ -84,7 +87,8 @@ class UpstreamStream:
         self._future.add_done_callback(self._on_done)
 
     def _allow_abort(self, curl):
-        # libcurl calls this at least once a second; a non-zero answer aborts the transfer.
+        # libcurl asks this whenever it works on the transfer; a non-zero answer aborts it.
+        self._curl, self._curl_info = curl, curl.info
         curl.setopt(pycurl.NOPROGRESS, 0)
         curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
 
@@ -94,11 +98,15 @@ class UpstreamStream:
             self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
             self.headers = HTTPHeaders()
         elif line in ("\r\n", "\n") and self.status >= 200:
+            if 300 <= self.status < 400 and "Location" in self.headers:
+                return   # libcurl follows the redirect; the headers that count are the final answer's
             self._headers_done.set()
         elif line.strip():
             self.headers.parse_line(line)
 
     def _on_chunk(self, chunk: bytes):
+        if self._cancelled:
+            return
         self._headers_done.set()
         self._chunks.append(chunk)
         self.buffered += len(chunk)
@@ -115,6 +123,7 @@ class UpstreamStream:
             self.status = response.code
             self.headers = response.headers
         self._done = True
+        self._curl = None    # Tornado reuses the handle for other requests from now on
         self._headers_done.set()
         self._wakeup.set()
 
@@ -124,6 +133,8 @@ class UpstreamStream:
 
     async def next_chunk(self, timeout: float):
         """The next body chunk, or None at the end; asyncio.TimeoutError when the upstream is idle."""
+        if self._cancelled:
+            return None
         while not self._chunks:
             if self._done or self._cancelled:
                 return None
@@ -149,13 +160,24 @@ class UpstreamStream:
         return self._cancelled
 
     def cancel_now(self):
-        """Stop the transfer (libcurl aborts it on its next progress call) and wake any reader."""
+        """Stop the transfer now and wake any reader."""
+        if self._cancelled:
+            return
         self._cancelled = True
         self._chunks.clear()
         self.buffered = 0
         self._headers_done.set()
         self._wakeup.set()
+        if self._curl is not None and not self._done and self._curl.info is self._curl_info:
+            # An idle transfer is not looked at again until data arrives or a libcurl timer fires
+            # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
+            # callback answers "abort" and the upstream connection closes now.
+            try:
+                self._curl.pause(pycurl.PAUSE_ALL)
+                self._curl.pause(pycurl.PAUSE_CONT)
+            except pycurl.error:
+                pass   # the transfer is ending anyway; the progress callback still stops it
 
     async def closed(self):
-        """Wait until the transfer has ended (after cancel, within about a second)."""
+        """Wait until the transfer has ended."""
         await self._future

@@ -77,12 +77,17 @@ class GatewayClient:
         return created[0]
 
     async def settled(self):
-        """Wait until every call's bill is settled (that happens after its answer was sent)."""
+        """Wait until every call's bill is settled (that happens after its answer was sent), and write
+        what the process holds in memory: batched counters and logs, and its quota reserves."""
         await self.services.inflight.idle()
+        await self.services.batch.flush()
+        await self.services.book.release_all()
 
     async def quota_of(self, user):
+        await self.settled()
         return (await self.services.db.users.get(user.id)).quota
 
     async def logs(self, **filters):
+        await self.settled()
         docs, _ = await self.services.db.logs.page(filters, 0, 1000)
         return docs

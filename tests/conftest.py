@@ -104,3 +104,15 @@ def redis_url(tmp_path_factory):
     yield f"redis://127.0.0.1:{port}/0"
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture
+def mj_upstream(io_loop):
+    """A real midjourney-proxy-like server on loopback; `.url`, `.secret`, and test controls (mj_mock.py)."""
+    from tests.upstreams.mj_mock import MjMockState, make_mj_app
+    state = MjMockState()
+    server, url = serve(io_loop, make_mj_app(state))
+    state.url = url
+    yield state
+    io_loop.run_sync(server.close_all_connections)
+    server.stop()

@@ -3,9 +3,13 @@
   key-ok          answers normally (usage included; a usage chunk on streams when asked)
   key-nousage     answers without any usage
   key-dead        401 invalid_api_key            key-broke     429 insufficient_quota
+  key-deactivated 401 account_deactivated        key-429       429 rate limit (a passing condition)
+  key-400         400 context too long (the request's fault: not retried)
   key-500         500 server error               key-jsonstream  a stream request answered with JSON
+  key-empty       a stream request answered with an event stream that holds no event
   key-hold        streams one chunk, then waits for `release` before the rest
-  key-drop        streams one chunk, then drops the connection
+  key-drop        streams one chunk, then waits for `release` and drops the connection
+  any other key   answers like key-ok (tests tell channels apart by their keys)
 """
 import asyncio
 
@@ -23,6 +27,11 @@ class MockState:
         self.release = asyncio.Event()
         self.held = asyncio.Event()  # set once a key-hold stream sent its first chunk
         self.closed_early = asyncio.Event()
+        self.completed = 0           # answers sent to their end
+
+    def keys_seen(self) -> list:
+        """The channel key of every call, in order."""
+        return [headers.get("Authorization", "").removeprefix("Bearer ") for _, headers, _ in self.requests]
 
 
 def _error(status, message, type_, code):
@@ -31,8 +40,13 @@ def _error(status, message, type_, code):
 
 FAILURES = {
     "key-dead": _error(401, "Incorrect API key provided: key-dead.", "invalid_request_error", "invalid_api_key"),
+    "key-deactivated": _error(401, "This key is associated with a deactivated account.", "invalid_request_error",
+                              "account_deactivated"),
     "key-broke": _error(429, "You exceeded your current quota, please check your plan and billing details.",
                         "insufficient_quota", "insufficient_quota"),
+    "key-429": _error(429, "Rate limit reached for requests per min.", "requests", "rate_limit_exceeded"),
+    "key-400": _error(400, "This model's maximum context length is 128000 tokens.", "invalid_request_error",
+                      "context_length_exceeded"),
     "key-500": _error(500, "The server had an error while processing your request.", "server_error", None),
 }
 
@@ -51,24 +65,29 @@ class MockHandler(RequestHandler):
         if self.key in FAILURES:
             status, payload = FAILURES[self.key]
             self.set_status(status)
-            return self.finish(payload)
+            return self.done(payload)
         if kind == "embeddings":
-            return self.finish({"object": "list", "model": body["model"],
-                                "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
-                                "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS}})
+            return self.done({"object": "list", "model": body["model"],
+                              "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+                              "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS}})
         if body.get("stream") and self.key != "key-jsonstream":
             return await self.stream(kind, body)
         text = "".join(REPLY_WORDS)
+        chat = kind == "chat/completions"
         choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                  if kind == "chat/completions" else {"index": 0, "text": text, "finish_reason": "stop"})
-        reply = {"id": "chatcmpl-mock", "object": "chat.completion", "model": body["model"], "choices": [choice]}
+                  if chat else {"index": 0, "text": text, "finish_reason": "stop"})
+        reply = {"id": "chatcmpl-mock", "object": "chat.completion" if chat else "text_completion",
+                 "model": body["model"], "choices": [choice]}
         if self.key != "key-nousage":
             reply["usage"] = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
                               "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
-        self.finish(reply)
+        self.done(reply)
 
     async def stream(self, kind, body):
         self.set_header("Content-Type", "text/event-stream")
+        if self.key == "key-empty":
+            await self.flush()
+            return self.done()
         for i, word in enumerate(REPLY_WORDS):
             delta = {"delta": {"content": word}} if kind == "chat/completions" else {"text": word}
             chunk = {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
@@ -76,9 +95,11 @@ class MockHandler(RequestHandler):
             if (body.get("stream_options") or {}).get("include_usage"):
                 chunk["usage"] = None
             await self.send(chunk)
-            if i == 0 and self.key == "key-hold":
+            if i == 0 and self.key in ("key-hold", "key-drop"):
                 self.state.held.set()
                 await self.state.release.wait()
+                if self.request.connection.stream.closed():
+                    return
             if i == 0 and self.key == "key-drop":
                 self.request.connection.stream.close()
                 return
@@ -88,7 +109,7 @@ class MockHandler(RequestHandler):
                                                       "completion_tokens": COMPLETION_TOKENS,
                                                       "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}})
         self.write(b"data: [DONE]\n\n")
-        self.finish()
+        self.done()
 
     async def send(self, payload):
         self.write(b"data: " + ujson.dumps(payload).encode() + b"\n\n")
@@ -97,6 +118,10 @@ class MockHandler(RequestHandler):
         except Exception:
             self.state.closed_early.set()
             raise
+
+    def done(self, payload=None):
+        self.finish(payload)
+        self.state.completed += 1
 
     def on_connection_close(self):
         self.state.closed_early.set()

@@ -1,0 +1,118 @@
+"""Serving quota from memory: each process keeps a reserve per balance (user or token) and answers
+pre-charges, extra charges and refunds from it without a database round trip.
+
+Reserves are taken from MongoDB in blocks with one atomic conditional update that moves the quota into
+the document's `reserved.<node>` field (models/reserves.py), so no balance can be overdrawn however many
+processes and nodes serve the same user, and nothing is lost if a process dies: the job-lease holder puts
+a dead node's reserves back. What was spent from a reserve is recorded in MongoDB every second
+(`sync`), and a reserve not used for a little while goes back to the balance, so what users and
+administrators see stays close to the truth.
+"""
+import asyncio
+import os
+import re
+import socket
+import time
+import uuid
+
+BLOCK_FACTOR = 20        # a refill takes this many times what the request needs, when the balance allows
+IDLE_SECONDS = 2         # a reserve unused this long goes back to the balance
+
+
+def new_node_id() -> str:
+    host = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40]
+    return f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class _Account:
+    """One balance's reserve in this process: `available` is unspent; `spent` is what was spent (net of
+    refunds) since it was last recorded in MongoDB."""
+
+    __slots__ = ("available", "spent", "last_used", "lock")
+
+    def __init__(self):
+        self.available = 0
+        self.spent = 0
+        self.last_used = 0.0
+        self.lock = asyncio.Lock()
+
+
+class QuotaBook:
+    def __init__(self, stores: dict, node: str, clock=time.monotonic):
+        self.stores = stores          # kind ("user" / "token") → models.reserves.Reserves
+        self.node = node
+        self.clock = clock
+        self._accounts = {}
+
+    def _account(self, kind, doc_id) -> _Account:
+        account = self._accounts.get((kind, doc_id))
+        if account is None:
+            account = self._accounts[(kind, doc_id)] = _Account()
+        account.last_used = self.clock()
+        return account
+
+    async def take(self, kind: str, doc_id, amount: int) -> bool:
+        """Take `amount` from the balance (through the reserve), or nothing if it cannot cover it."""
+        if amount <= 0:
+            return True
+        account = self._account(kind, doc_id)
+        if account.available < amount:
+            async with account.lock:      # one refill at a time per balance
+                if account.available < amount and not await self._refill(kind, doc_id, account, amount):
+                    return False
+        account.available -= amount
+        account.spent += amount
+        return True
+
+    async def _refill(self, kind, doc_id, account, amount) -> bool:
+        store, need = self.stores[kind], amount - account.available
+        for block in (need * BLOCK_FACTOR, need):
+            if await store.reserve(doc_id, self.node, block):
+                account.available += block
+                return True
+        return False
+
+    async def take_up_to(self, kind: str, doc_id, amount: int) -> int:
+        """Take `amount`, or everything that is left when less is left. Returns what was taken."""
+        if await self.take(kind, doc_id, amount):
+            return amount
+        account = self._account(kind, doc_id)
+        async with account.lock:
+            account.available += await self.stores[kind].reserve_up_to(doc_id, self.node,
+                                                                        amount - account.available)
+            taken = min(amount, account.available)
+            account.available -= taken
+            account.spent += taken
+        return taken
+
+    def give(self, kind: str, doc_id, amount: int):
+        """Give `amount` back (a refund); it goes back to the balance with the rest of the reserve."""
+        if amount > 0:
+            account = self._account(kind, doc_id)
+            account.available += amount
+            account.spent -= amount
+
+    async def sync(self):
+        """Record in MongoDB what each reserve has spent since the last time."""
+        for (kind, doc_id), account in list(self._accounts.items()):
+            if account.spent:
+                spent, account.spent = account.spent, 0
+                await self.stores[kind].consume(doc_id, self.node, spent)
+
+    async def release_idle(self, idle_seconds: float = IDLE_SECONDS):
+        await self._release(self.clock() - idle_seconds)
+
+    async def release_all(self):
+        await self._release(float("inf"))
+
+    async def _release(self, used_before: float):
+        for (kind, doc_id), account in list(self._accounts.items()):
+            if account.last_used >= used_before or account.lock.locked():
+                continue
+            unspent, spent = account.available, account.spent
+            del self._accounts[(kind, doc_id)]
+            if unspent or spent:
+                await self.stores[kind].release(doc_id, self.node, unspent, spent)
+
+    def held(self) -> int:
+        return sum(a.available for a in self._accounts.values())

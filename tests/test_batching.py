@@ -1,0 +1,65 @@
+"""Batched counters and logs, quota reserves as the API shows them, and recovery of a dead process's
+reserves by the job that the lease holder runs."""
+import pytest
+
+from services.quota_book import BLOCK_FACTOR, QuotaBook
+from services.runtime import NODE_GONE_AFTER, recover_reserves
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+
+
+@pytest.mark.gen_test
+async def test_balances_shown_by_the_api_include_reserves(gateway):
+    user = await gateway.make_user(username="dora", quota=100_000)
+    assert await gateway.services.book.take("user", user.id, 100)   # this process now holds a reserve
+    await gateway.services.book.sync()                                # and has recorded the 100 spent
+    cookie = await gateway.login("dora", "password1")
+    response = await gateway.fetch("/api/user/self", cookie=cookie)
+    assert response.json["data"]["quota"] == 100_000 - 100
+
+
+@pytest.mark.gen_test
+async def test_logs_and_counters_wait_for_the_batch_and_then_are_exact(gateway, upstream):
+    user = await gateway.make_user()
+    key = await gateway.make_token(user)
+    await gateway.make_channel(upstream.url)
+    assert (await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=key)).status == 200
+    await gateway.services.inflight.idle()
+    assert gateway.services.batch.pending_logs == 1          # held for the next batch write
+
+    await gateway.services.batch.flush()
+    [entry] = (await gateway.services.db.logs.page({"user_id": user.id}, 0, 10))[0]
+    stored = await gateway.services.db.users.get(user.id)
+    assert (stored.used_quota, stored.request_count) == (entry["quota"], 1)
+
+
+class TestWithoutBatching:
+    @pytest.fixture
+    def settings_overrides(self):
+        return {"batch_update_enabled": False}
+
+    @pytest.mark.gen_test
+    async def test_each_log_entry_is_written_as_its_request_settles(self, gateway, upstream):
+        user = await gateway.make_user()
+        key = await gateway.make_token(user)
+        await gateway.make_channel(upstream.url)
+        assert (await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=key)).status == 200
+        await gateway.services.inflight.idle()
+        assert gateway.services.batch.pending_logs == 0
+        assert (await gateway.services.db.logs.page({"user_id": user.id}, 0, 10))[1] == 1
+
+
+@pytest.mark.gen_test
+async def test_the_reserve_of_a_process_that_died_goes_back_to_the_balance(gateway):
+    db = gateway.services.db
+    user = await gateway.make_user(quota=100_000)
+    dead = QuotaBook(db.reserves, "node-dead")
+    await dead.take("user", user.id, 10)
+    await dead.sync()
+    await db.nodes.seen("node-dead", 1000.0)          # its last heartbeat
+
+    await recover_reserves(db, now=1000.0 + NODE_GONE_AFTER - 1)    # not yet counted as dead
+    assert (await db.users.get(user.id)).quota == 100_000 - 10 * BLOCK_FACTOR
+    await recover_reserves(db, now=1000.0 + NODE_GONE_AFTER + 1)
+    stored = await db.users.get(user.id)
+    assert (stored.quota, stored.reserved) == (100_000 - 10, {})
