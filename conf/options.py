@@ -55,6 +55,19 @@ def _ratio_table(text):
     return table
 
 
+def _optional_ratio(text):
+    """Empty (not set) or a number of zero or more."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("must be empty or a number") from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
 def _text(text):
     return "" if text is None else str(text)
 
@@ -101,6 +114,11 @@ OPTIONS = {
     "QuotaForInviter": ("0", _non_negative_int),
     "QuotaForInvitee": ("0", _non_negative_int),
     "UserUsableGroups": ('{"default": "default group"}', _group_names),
+    # Prompt-cache prices by model (wildcards allowed): reading from the cache, writing to it.
+    "CacheRatio": (json.dumps(_RATIOS.get("cache_ratio", {})), _ratio_table),
+    "CacheCreationRatio": (json.dumps(_RATIOS.get("cache_creation_ratio", {})), _ratio_table),
+    # The model ratio of models without a ratio or price; empty refuses them.
+    "DefaultModelRatio": ("", _optional_ratio),
 }
 
 

@@ -89,6 +89,7 @@ SETTINGS = [
     Setting("sql_max_idle_conns", 0, _non_negative_int, "MongoDB connections kept open when idle (minPoolSize)."),
     Setting("sql_conn_max_lifetime", 0, _non_negative_int,
             "Seconds an idle MongoDB connection is kept (maxIdleTimeMS); 0 keeps it. SQL_MAX_LIFETIME works too."),
+    Setting("azure_api_version", "2024-10-21", str, "api-version of Azure OpenAI calls when the channel names none."),
 ]
 
 # Other names One API operators already have in their environment files.

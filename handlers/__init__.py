@@ -4,8 +4,8 @@ import re
 
 import tornado.web
 
-from handlers import (billing_compat, channel, log, midjourney, misc, openapi, ops, option, overview, pages,
-                      redemption, relay, token, topup, user, user_admin)
+from handlers import (billing_compat, channel, claude_native, log, media, midjourney, misc, openapi, ops, option,
+                      overview, pages, redemption, relay, token, topup, user, user_admin)
 from services import metrics
 
 access_log = logging.getLogger("tollgate.access")
@@ -14,7 +14,7 @@ _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 
 def all_routes():
     routes = []
-    for module in (relay, user, token, channel, log, overview, misc, ops, topup):
+    for module in (relay, claude_native, media, user, token, channel, log, overview, misc, ops, topup):
         routes += module.routes
     for module in (user_admin, redemption, option, openapi):
         routes += module.routes

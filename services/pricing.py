@@ -2,6 +2,8 @@
 
 quota = group ratio × model ratio × (prompt + completion × completion ratio), 500 000 quota = 1 USD;
 a model with a fixed price costs price × QuotaPerUnit × group ratio per call instead.
+Tokens read from an upstream's prompt cache cost the cache ratio instead of 1, tokens written to it the
+cache-creation ratio (both looked up by model, wildcards allowed, 1 when unset).
 """
 import dataclasses
 import fnmatch
@@ -18,6 +20,8 @@ class Price:
     completion_ratio: float
     group_ratio: float
     fixed_price: float = None     # USD per call, when the model is priced per call
+    cache_ratio: float = 1
+    cache_creation_ratio: float = 1
 
     @property
     def per_call(self) -> bool:
@@ -42,23 +46,27 @@ class Pricing:
         if fixed is not None and (ratio is None or per_call_token):
             return Price(0, 0, group_ratio, fixed)
         if ratio is None:
-            raise PriceNotSet(model)
+            ratio = self.options["DefaultModelRatio"]   # the operator's price for models not listed
+            if ratio is None:
+                raise PriceNotSet(model)
         completion = self.options["CompletionRatio"].get(model, 1)
-        return Price(ratio, completion, group_ratio)
+        cache = _lookup(self.options["CacheRatio"], model)
+        creation = _lookup(self.options["CacheCreationRatio"], model)
+        return Price(ratio, completion, group_ratio, None, 1 if cache is None else cache,
+                     1 if creation is None else creation)
 
     def _fixed_price(self, model: str):
-        prices = self.options["ModelPrice"]
-        if model in prices:
-            return prices[model]
-        for pattern, value in prices.items():
-            if "*" in pattern and fnmatch.fnmatchcase(model, pattern):
-                return value
-        return None
+        return _lookup(self.options["ModelPrice"], model)
 
-    def quota(self, price: Price, prompt_tokens: int, completion_tokens: int) -> int:
+    def quota(self, price: Price, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0,
+              cache_creation_tokens: int = 0) -> int:
         if price.per_call:
             return self.call_quota(price)
-        tokens = _exact(prompt_tokens) + _exact(completion_tokens) * _exact(price.completion_ratio)
+        cached = min(cached_tokens, prompt_tokens)
+        creation = min(cache_creation_tokens, prompt_tokens - cached)
+        tokens = (_exact(prompt_tokens - cached - creation) + _exact(cached) * _exact(price.cache_ratio)
+                  + _exact(creation) * _exact(price.cache_creation_ratio)
+                  + _exact(completion_tokens) * _exact(price.completion_ratio))
         exact = tokens * _exact(price.model_ratio) * _exact(price.group_ratio)
         quota = int(exact.to_integral_value(rounding=ROUND_HALF_UP))
         if quota == 0 and exact > 0:
@@ -68,3 +76,13 @@ class Pricing:
     def call_quota(self, price: Price) -> int:
         exact = _exact(price.fixed_price) * self.options["QuotaPerUnit"] * _exact(price.group_ratio)
         return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def _lookup(table: dict, model: str):
+    """The value for `model`: its own entry first, then the first wildcard pattern that matches it."""
+    if model in table:
+        return table[model]
+    for pattern, value in table.items():
+        if "*" in pattern and fnmatch.fnmatchcase(model, pattern):
+            return value
+    return None

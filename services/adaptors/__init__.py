@@ -4,7 +4,7 @@
 - `usage(payload) -> Usage | None`: usage from a whole JSON response
 - `stream_meter(call) -> meter`: reads each SSE event, says what to pass on, and totals usage
 """
-from services.adaptors import openai
+from services.adaptors import azure, claude, gemini, openai
 
 ADAPTORS = {}
 
@@ -19,3 +19,11 @@ def adaptor_for(channel_type: int):
 
 
 register(openai.CHANNEL_TYPES, openai.ADAPTOR)
+register(azure.CHANNEL_TYPES, azure.ADAPTOR)
+register(claude.CHANNEL_TYPES, claude.ADAPTOR)
+register(gemini.CHANNEL_TYPES, gemini.ADAPTOR)
+
+
+def configure(settings):
+    """Apply the settings that adaptors read (called once when the services are built)."""
+    azure.ADAPTOR.default_api_version = settings.azure_api_version

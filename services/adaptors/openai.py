@@ -1,6 +1,7 @@
 """OpenAI and every OpenAI-compatible API: requests pass through, usage is read from the answer."""
 import ujson
 
+from services.adaptors.common import unsupported
 from services.sse import event_data
 from services.usage import Usage
 
@@ -11,6 +12,8 @@ DEFAULT_BASE_URL = "https://api.openai.com"
 class OpenAIAdaptor:
     def build(self, channel, call):
         """URL, headers and body of the upstream request."""
+        if call.kind == "messages":   # Anthropic's native format: only Claude channels speak it
+            raise unsupported(call.kind)
         base = (channel.base_url or DEFAULT_BASE_URL).rstrip("/")
         headers = {"Authorization": f"Bearer {channel.key}", "Content-Type": "application/json"}
         if channel.openai_organization:
@@ -27,6 +30,10 @@ class OpenAIAdaptor:
                 payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
             body = ujson.dumps(payload, ensure_ascii=False).encode()
         return f"{base}{call.path}", headers, body
+
+    def response_body(self, call, payload, raw: bytes) -> bytes:
+        """What the client gets for a whole (non-stream) answer: OpenAI's own, unchanged."""
+        return raw
 
     def usage(self, payload):
         return Usage.from_openai(payload.get("usage")) if isinstance(payload, dict) else None

@@ -1,0 +1,67 @@
+"""Native Anthropic Messages calls (POST /v1/messages from Claude clients): read once, priced and billed
+by the relay like any call, relayed as they are to Claude channels."""
+import dataclasses
+
+import ujson
+
+from services.adaptors.claude_convert import text_of
+from services.errors import RelayError
+from services.relay import RelayCall
+
+# Client headers that change what Anthropic does; they go up with the call.
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclasses.dataclass
+class MessagesCall(RelayCall):
+    anthropic_headers: dict = dataclasses.field(default_factory=dict)
+
+    def count_prompt(self, tokenizer) -> int:
+        """Estimate the prompt as OpenAI would count the same conversation."""
+        system = self.body.get("system")
+        messages = [{"role": "system", "content": _blocks_text(system)}] if system else []
+        for message in self.body.get("messages") or ():
+            if isinstance(message, dict):
+                messages.append({"role": str(message.get("role", "")), "content": _blocks_text(message.get("content"))})
+        tokens = tokenizer.count_messages(self.model, messages)
+        if self.body.get("tools"):
+            tokens += tokenizer.count_text(self.model, ujson.dumps(self.body["tools"]))
+        return tokens
+
+
+def _blocks_text(content) -> str:
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use":
+                parts.append(block.get("name", "") + ujson.dumps(block.get("input") or {}))
+            elif block.get("type") == "tool_result":
+                parts.append(_blocks_text(block.get("content")))
+            else:
+                parts.append(text_of([block]) if block.get("type") == "text" else "")
+        return "\n".join(p for p in parts if p)
+    return content if isinstance(content, str) else ""
+
+
+def parse_messages_call(raw: bytes, headers, caller, request_id: str, client_ip: str) -> MessagesCall:
+    try:
+        body = ujson.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise RelayError(400, "The request body must be a JSON object.", "invalid_json", "invalid_request_error")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise RelayError(400, "model: Field required", "missing_model", "invalid_request_error", "model")
+    if not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise RelayError(400, "messages: Field required", "invalid_messages", "invalid_request_error", "messages")
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
+        raise RelayError(400, "max_tokens: Field required (a positive integer)", "invalid_max_tokens",
+                         "invalid_request_error", "max_tokens")
+    passed = {name: headers[name] for name in PASSED_HEADERS if headers.get(name)}
+    stream = body.get("stream") is True
+    return MessagesCall("/v1/messages", "messages", raw, body, model, stream, False, caller, request_id,
+                        client_ip, anthropic_headers=passed)

@@ -1,0 +1,162 @@
+"""Image generation, speech and transcription calls: priced per image, per character or per minute
+(services/media_billing.py), pre-charged, relayed to a channel (another one on a failure that allows
+it), then settled or refunded, and logged like every relay call."""
+import asyncio
+import logging
+from decimal import Decimal
+
+from tornado.httputil import parse_body_arguments
+
+from services.adaptors import adaptor_for
+from services.channel_health import should_retry
+from services.errors import RelayError, upstream_error
+from services.media_billing import (RATIO_IMAGE_PRICE, duration_tokens, image_multiplier, image_request,
+                                    speech_request, transcript_text, wav_seconds)
+from services.pricing import Price, PriceNotSet
+from services.relay import Outcome, RelayCall
+from services.stream_relay import ClientGone, UpstreamFailed, transport_error
+from services.upstream import NO_RESPONSE
+from services.usage import Usage
+
+log = logging.getLogger("tollgate.media")
+
+
+def media_call(path, kind, raw, body, model, caller, request_id, client_ip) -> RelayCall:
+    return RelayCall(path, kind, raw, body, model, False, False, caller, request_id, client_ip)
+
+
+def parse_multipart(content_type: str, raw: bytes):
+    """(fields, file bytes) of a multipart upload."""
+    fields, files = {}, {}
+    parse_body_arguments(content_type, raw, fields, files)
+    values = {name: v[0].decode("utf-8", "replace") for name, v in fields.items() if v}
+    upload = (files.get("file") or [None])[0]
+    return values, upload["body"] if upload else b""
+
+
+class MediaRelay:
+    def __init__(self, relay):
+        self.relay = relay
+        self.pricing = relay.pricing
+        self.billing = relay.billing
+
+    # Images -----------------------------------------------------------------------------------
+    async def images(self, call, sink):
+        model, n, size, quality = image_request(call.body)
+        call.model = model
+        price = self._price(call)
+        usd = Decimal(str(price.fixed_price if price.per_call else RATIO_IMAGE_PRICE * price.model_ratio))
+        each = usd * Decimal(str(image_multiplier(model, size, quality)))
+        paid = Price(0, 0, price.group_ratio, float(each * n))
+        quota = self.pricing.call_quota(Price(0, 0, price.group_ratio, each * n))
+        charge, (response, channel) = await self._paid(call, quota, lambda c: self._fetch(call, c))
+        sink.send(200, response.body, response.headers.get("Content-Type", "application/json"))
+        await self._settle(call, paid, charge, quota, Usage(), channel)
+
+    # Speech -----------------------------------------------------------------------------------
+    async def speech(self, call, sink):
+        text = speech_request(call.body)
+        price = self._price(call)
+        quota = self.pricing.quota(price, len(text), 0)
+        charge, channel = await self._paid(call, quota, lambda c: self._stream_audio(call, c, sink))
+        await self._settle(call, price, charge, quota, Usage(len(text), 0), channel)
+
+    async def _stream_audio(self, call, channel, sink):
+        url, headers, body = adaptor_for(channel.type).build(channel, call)
+        stream = self.relay.upstream.open_stream(url, "POST", headers, body)
+        idle = self.relay.settings.streaming_timeout
+        sink.on_close(stream.cancel_now)
+        try:
+            await stream.wait_headers(idle)
+        except asyncio.TimeoutError:
+            stream.cancel_now()
+            raise UpstreamFailed(RelayError(504, "The upstream sent nothing in time.", "upstream_timeout",
+                                            "upstream_error")) from None
+        if stream.status == NO_RESPONSE:
+            raise UpstreamFailed(transport_error(stream.error))
+        if stream.status != 200:
+            raise UpstreamFailed(upstream_error(stream.status, await stream.read_all(idle)))
+        sink.begin_audio(stream.headers.get("Content-Type", "audio/mpeg"))
+        try:
+            while (chunk := await stream.next_chunk(idle)) is not None:
+                await sink.write(chunk)
+        except (ClientGone, asyncio.TimeoutError):
+            stream.cancel_now()   # the input was read already: the call is paid as asked
+        sink.end()
+        return channel
+
+    # Transcriptions and translations ------------------------------------------------------------
+    async def transcription(self, call, sink, response_format: str, upload: bytes):
+        price = self._price(call)
+        seconds = wav_seconds(upload)
+        tokens = duration_tokens(seconds) if seconds is not None else self.relay.options["PreConsumedQuota"]
+        charge, (response, channel) = await self._paid(call, self.pricing.quota(price, tokens, 0),
+                                                       lambda c: self._fetch(call, c))
+        if seconds is None:
+            text = transcript_text(response.body, response_format)
+            tokens = self.relay.tokenizer.count_text(call.model, text)
+        sink.send(200, response.body, response.headers.get("Content-Type", "application/json"))
+        await self._settle(call, price, charge, self.pricing.quota(price, tokens, 0), Usage(tokens, 0), channel)
+
+    # Shared -----------------------------------------------------------------------------------
+    def _price(self, call) -> Price:
+        token, group = call.caller.token, call.group
+        if token.models and call.model not in token.models:
+            raise RelayError(403, f"This API key may not use the model {call.model}.", "model_not_allowed",
+                             "invalid_request_error", "model")
+        if not call.caller.pinned_channel and not self.relay.routing.serves(group, call.model):
+            raise RelayError(404, f"The model `{call.model}` does not exist or you do not have access to it.",
+                             "model_not_found", "invalid_request_error", "model")
+        try:
+            return self.pricing.price(call.model, group, token.billing_mode == "per_call")
+        except PriceNotSet:
+            raise RelayError(400, f"No price is set for the model {call.model}; an administrator must set "
+                             "its ratio or price first.", "model_price_not_set", "invalid_request_error",
+                             "model") from None
+
+    async def _paid(self, call, amount, one):
+        """Pre-charge `amount`, then run the attempts; the charge is refunded unless one succeeds."""
+        charge = await self.billing.pre_charge(call.caller.token, call.caller.user, amount)
+        try:
+            return charge, await self._attempts(call, one)
+        except BaseException:
+            await self.billing.refund(charge)
+            raise
+
+    async def _fetch(self, call, channel):
+        url, headers, body = adaptor_for(channel.type).build(channel, call)
+        if call.kind == "transcription":     # multipart goes up as it came, boundary and all
+            headers["Content-Type"], body = call.body["content_type"], call.raw
+        response = await self.relay.upstream.fetch(url, "POST", headers, body)
+        if response.status == NO_RESPONSE:
+            raise UpstreamFailed(transport_error(response.error))
+        if response.status not in (200, 201):
+            raise UpstreamFailed(upstream_error(response.status, response.body))
+        return response, channel
+
+    async def _attempts(self, call, one):
+        pinned = call.caller.pinned_channel
+        routing, tried, last = self.relay.routing, [], None
+        for _ in range((0 if pinned else self.relay.options["RetryTimes"]) + 1):
+            channel = routing.channels.get(pinned) if pinned else routing.pick(call.group, call.model, tried)
+            if channel is None or channel.status != 1:
+                break
+            tried.append(channel.id)
+            try:
+                return await one(channel)
+            except UpstreamFailed as failure:
+                last = failure.error
+                log.info("request %s: channel %s failed with %s", call.request_id, channel.id, last.status)
+                if not should_retry(last.status):
+                    break
+        if last is not None:
+            last.message = f"{last.message} (request id: {call.request_id})"
+            raise last
+        raise RelayError(503, f"No channel is available for the model {call.model} right now.",
+                         "no_available_channel")
+
+    async def _settle(self, call, price, charge, quota, usage, channel):
+        charged, unpaid = await self.billing.settle(charge, quota)
+        self.billing.record_channel(channel.id, charged)
+        if self.relay.options["LogConsumeEnabled"]:
+            await self.relay.logs.write_consumption(call, price, usage, charged, unpaid, Outcome(channel, usage))

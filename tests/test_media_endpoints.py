@@ -1,0 +1,185 @@
+"""Images, speech, transcriptions, moderations, one model, and the 501 routes, against a real local
+OpenAI-format server, with the bills they produce."""
+import io
+import uuid
+import wave
+
+import pytest
+
+from tests.provider_support import start, user_and_key
+from tests.upstreams.media_mock import AUDIO_CHUNKS, TRANSCRIPT, MediaState, make_media_app
+
+MODELS = "dall-e-2,dall-e-3,tts-1,whisper-1,text-moderation-latest"
+
+
+@pytest.fixture
+def media(io_loop):
+    state = MediaState()
+    state.url, stop = start(io_loop, make_media_app(state))
+    yield state
+    stop()
+
+
+async def setup(gateway, media, key="key-ok"):
+    user, token = await user_and_key(gateway)
+    await gateway.make_channel(media.url, key=key, models=MODELS)
+    return user, token
+
+
+async def billed(gateway, user):
+    await gateway.settled()
+    return 10_000_000 - await gateway.quota_of(user)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("request_body,quota", [
+    ({"model": "dall-e-3", "prompt": "a cat", "size": "1792x1024", "quality": "hd"}, 60_000),   # $0.04 × 2 × 1.5
+    ({"model": "dall-e-3", "prompt": "a cat", "quality": "hd"}, 40_000),                        # $0.04 × 2
+    ({"model": "dall-e-2", "prompt": "a cat", "size": "512x512", "n": 3}, 27_000),              # $0.02 × 0.9 × 3
+])
+async def test_images_are_billed_per_image_with_multipliers(gateway, media, request_body, quota):
+    user, key = await setup(gateway, media)
+
+    response = await gateway.fetch("/v1/images/generations", "POST", json=request_body, key=key)
+
+    assert response.status == 200, response.body
+    assert len(response.json["data"]) == request_body.get("n", 1)
+    assert media.requests[0][2] == request_body
+    assert await billed(gateway, user) == quota
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["quota"] == quota and entry["model_name"] == request_body["model"]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("request_body,param", [
+    ({"model": "dall-e-3", "prompt": "a cat", "n": 2}, "n"),
+    ({"model": "dall-e-3", "prompt": "a cat", "size": "256x256"}, "size"),
+    ({"model": "dall-e-2", "prompt": "a cat", "quality": "hd"}, "quality"),
+    ({"model": "dall-e-2", "prompt": "x" * 1001}, "prompt"),
+    ({"model": "dall-e-2"}, "prompt"),
+])
+async def test_bad_image_requests_are_refused_before_anything(gateway, media, request_body, param):
+    user, key = await setup(gateway, media)
+
+    response = await gateway.fetch("/v1/images/generations", "POST", json=request_body, key=key)
+
+    assert response.status == 400 and response.json["error"]["param"] == param
+    assert media.requests == []
+    assert await billed(gateway, user) == 0
+
+
+@pytest.mark.gen_test
+async def test_failed_image_call_charges_nothing(gateway, media):
+    user, key = await setup(gateway, media, key="key-500")
+    await gateway.services.options.set("RetryTimes", "0")
+
+    response = await gateway.fetch("/v1/images/generations", "POST", json={"model": "dall-e-3", "prompt": "a"},
+                                   key=key)
+
+    assert response.status == 500 and "mock failure" in response.json["error"]["message"]
+    assert await billed(gateway, user) == 0
+
+
+@pytest.mark.gen_test
+async def test_speech_streams_audio_and_bills_per_character(gateway, media):
+    user, key = await setup(gateway, media)
+    chunks = []
+
+    response = await gateway.fetch("/v1/audio/speech", "POST", key=key, streaming_callback=chunks.append,
+                                   json={"model": "tts-1", "input": "Hello world", "voice": "alloy"})
+
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "audio/mpeg"
+    assert b"".join(chunks) == b"".join(AUDIO_CHUNKS)
+    assert await billed(gateway, user) == 83        # 11 characters × 7.5 = 82.5, rounded half up
+    refused = await gateway.fetch("/v1/audio/speech", "POST", key=key, json={"model": "tts-1", "voice": "alloy"})
+    assert refused.status == 400 and refused.json["error"]["param"] == "input"
+
+
+@pytest.mark.gen_test
+async def test_speech_upstream_error_is_refunded(gateway, media):
+    user, key = await setup(gateway, media, key="key-400")
+
+    response = await gateway.fetch("/v1/audio/speech", "POST", key=key,
+                                   json={"model": "tts-1", "input": "Hello", "voice": "alloy"})
+
+    assert response.status == 400 and response.json["error"]["message"].startswith("mock failure")
+    assert await billed(gateway, user) == 0
+
+
+def multipart(fields: dict, audio: bytes):
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+                 f'Content-Type: application/octet-stream\r\n\r\n'.encode() + audio + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def wav_bytes(seconds: float, rate=16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x00\x00" * int(rate * seconds))
+    return out.getvalue()
+
+
+@pytest.mark.gen_test
+async def test_transcription_of_a_wav_is_billed_by_duration(gateway, media):
+    user, key = await setup(gateway, media)
+    body, headers = multipart({"model": "whisper-1"}, wav_bytes(2.5))
+
+    response = await gateway.fetch("/v1/audio/transcriptions", "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200, response.body
+    assert response.json["text"] == TRANSCRIPT
+    assert media.requests[0][2] == {"model": "whisper-1", "file_size": len(wav_bytes(2.5))}
+    assert await billed(gateway, user) == 750       # ceil(2.5 s) = 3 s = 50 tokens × 15
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["prompt_tokens"] == 50
+
+
+@pytest.mark.gen_test
+async def test_translation_of_other_audio_is_billed_by_returned_text(gateway, media):
+    user, key = await setup(gateway, media)
+    body, headers = multipart({"model": "whisper-1", "response_format": "text"}, b"\xff\xfbnot-a-wav" * 100)
+
+    response = await gateway.fetch("/v1/audio/translations", "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200 and response.body.decode() == TRANSCRIPT
+    assert media.requests[0][0] == "/v1/audio/translations"
+    tokens = gateway.services.tokenizer.count_text("whisper-1", TRANSCRIPT)
+    assert await billed(gateway, user) == tokens * 15
+
+
+@pytest.mark.gen_test
+async def test_moderations_default_model_and_token_billing(gateway, media):
+    user, key = await setup(gateway, media)
+
+    response = await gateway.fetch("/v1/moderations", "POST", key=key, json={"input": "some text to check " * 20})
+
+    assert response.status == 200, response.body
+    assert response.json["results"] == [{"flagged": False}]
+    assert media.requests[0][2]["model"] == "text-moderation-latest"
+    tokens = gateway.services.tokenizer.count_text("text-moderation-latest", "some text to check " * 20)
+    assert await billed(gateway, user) == round(tokens * 0.1)
+
+
+@pytest.mark.gen_test
+async def test_one_model_and_not_implemented_routes(gateway, media):
+    user, key = await setup(gateway, media)
+
+    known = await gateway.fetch("/v1/models/dall-e-3", key=key)
+    unknown = await gateway.fetch("/v1/models/gpt-9", key=key)
+    files = await gateway.fetch("/v1/files", "POST", key=key, json={})
+    thread = await gateway.fetch("/v1/threads/t1/runs", key=key)
+    delete = await gateway.fetch("/v1/models/dall-e-3", "DELETE", key=key)
+    anonymous = await gateway.fetch("/v1/assistants")
+
+    assert known.status == 200 and known.json["id"] == "dall-e-3" and known.json["object"] == "model"
+    assert unknown.status == 404 and unknown.json["error"]["code"] == "model_not_found"
+    for response in (files, thread, delete):
+        assert response.status == 501 and response.json["error"]["code"] == "api_not_implemented"
+    assert anonymous.status == 401
