@@ -99,6 +99,8 @@ OPTIONS = {
     "LogConsumeEnabled": ("true", _bool),
     "RetryTimes": ("3", _non_negative_int),
     "AutomaticDisableChannelEnabled": ("false", _bool),
+    "AutomaticEnableChannelEnabled": ("false", _bool),   # a passing channel test enables an auto-disabled channel
+    "DisplayTokenStatEnabled": ("true", _bool),          # key-based billing endpoints report the token, not the user
     "ModelRatio": (json.dumps(_RATIOS["model_ratio"]), _ratio_table),
     "CompletionRatio": (json.dumps(_RATIOS["completion_ratio"]), _ratio_table),
     "GroupRatio": (json.dumps(_RATIOS["group_ratio"]), _ratio_table),

@@ -30,6 +30,7 @@ class Token:
     subnet: str = ""                                          # allowed IPs / CIDRs, comma separated
     group: str = ""                                           # empty: the user's group
     billing_mode: str = "ratio"                               # "ratio" or "per_call"
+    rpm_limit: int = 0                                        # requests per minute; 0: no limit
     reserved: dict = dataclasses.field(default_factory=dict)   # quota set aside by serving processes
 
     @property

@@ -11,7 +11,6 @@ import ujson
 
 from models.channels import STATUS_ENABLED
 from services.adaptors.openai import CHANNEL_TYPES, DEFAULT_BASE_URL
-from services.channel_tests import option
 from services.errors import ServiceError, upstream_error
 from services.upstream import NO_RESPONSE
 
@@ -47,7 +46,7 @@ class ChannelBalances:
         limit, used = _number(subscription, "hard_limit_usd"), _number(usage, "total_usage")
         balance = round(limit - used / 100, 6)
         await self.db.channels.update(channel.id, {"balance": balance, "balance_updated_time": int(time.time())})
-        if balance <= 0 and channel.auto_ban and option(self.options, "AutomaticDisableChannelEnabled", False):
+        if balance <= 0 and channel.auto_ban and self.options["AutomaticDisableChannelEnabled"]:
             await self.channels.disable_automatically(channel.id, "the upstream balance is used up")
         return balance
 

@@ -38,13 +38,6 @@ class TestResult:
         return dataclasses.asdict(self)
 
 
-def option(options, name, default):
-    """An option's value, or `default` where this version does not define the option."""
-    try:
-        return options[name]
-    except KeyError:
-        return default
-
 
 def _reply_text(payload: dict) -> str:
     choices = payload.get("choices")
@@ -95,9 +88,9 @@ class ChannelTester:
     async def _follow_up(self, channel, result, error):
         if error is not None:
             reason = dead_key_reason(error)
-            if reason and channel.auto_ban and option(self.options, "AutomaticDisableChannelEnabled", False):
+            if reason and channel.auto_ban and self.options["AutomaticDisableChannelEnabled"]:
                 await self.channels.disable_automatically(channel.id, f"channel test: {reason}")
-        elif channel.status == STATUS_AUTO_DISABLED and option(self.options, "AutomaticEnableChannelEnabled", False):
+        elif channel.status == STATUS_AUTO_DISABLED and self.options["AutomaticEnableChannelEnabled"]:
             await self.channels.enable_automatically(channel.id, "channel test passed")
 
     async def test_all(self, scope: str = "all") -> list:

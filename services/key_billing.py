@@ -7,7 +7,6 @@ USD when DisplayInCurrencyEnabled is on (quota / QuotaPerUnit) and in quota unit
 A key reads its numbers even when disabled, expired or spent; only its owner's account must be enabled.
 """
 from models.users import STATUS_ENABLED
-from services.channel_tests import option
 from services.errors import RelayError
 from services.keys import split_key
 
@@ -35,15 +34,15 @@ class KeyBilling:
         return float(quota)
 
     def _by_token(self) -> bool:
-        return bool(option(self.options, "DisplayTokenStatEnabled", True))
+        return self.options["DisplayTokenStatEnabled"]
 
     async def subscription(self, header: str) -> dict:
         token, user = await self._owner(header)
         if self._by_token():
-            amount = UNLIMITED_AMOUNT if token.unlimited_quota else self._amount(token.remain_quota + token.used_quota)
+            amount = UNLIMITED_AMOUNT if token.unlimited_quota else self._amount(token.balance + token.used_quota)
             access_until = max(token.expired_time, 0)
         else:
-            amount, access_until = self._amount(user.quota + user.used_quota), 0
+            amount, access_until = self._amount(user.balance + user.used_quota), 0
         return {"object": "billing_subscription", "has_payment_method": True, "soft_limit_usd": amount,
                 "hard_limit_usd": amount, "system_hard_limit_usd": amount, "access_until": access_until}
 

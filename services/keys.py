@@ -51,8 +51,9 @@ class KeyResolver:
     """Tokens and users by key hash and id: process memory first, then Redis (when configured and
     answering), then MongoDB."""
 
-    def __init__(self, db, keyring, cache_seconds: float, guard=None, redis_seconds: int = 60):
+    def __init__(self, db, keyring, cache_seconds: float, guard=None, redis_seconds: int = 60, limits=None):
         self.db = db
+        self.limits = limits    # per-token requests-per-minute limits
         self.keyring = keyring
         self.tokens = TtlCache(cache_seconds)
         self.users = TtlCache(cache_seconds)
@@ -108,6 +109,10 @@ class KeyResolver:
             raise RelayError(403, "The owner of this key is disabled.", "user_disabled")
         if channel and user.role < ROLE_ADMIN:
             raise RelayError(403, "Only administrators may choose a channel in the key.", "channel_pin_forbidden")
+        if token.rpm_limit and self.limits is not None and not await self.limits.allow(
+                "token-rpm", token.id, token.rpm_limit, 60):
+            raise RelayError(429, f"This API key allows {token.rpm_limit} requests per minute; try again shortly.",
+                             "rate_limit_exceeded", "rate_limit_error")
         return Caller(token, user, channel)
 
 

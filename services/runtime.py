@@ -13,6 +13,7 @@ from services.adaptors import configure as configure_adaptors
 from services.balances import ChannelBalances
 from services.batch_writer import BatchWriter
 from services.billing import Billing
+from services.channel_jobs import ChannelJobs
 from services.channel_tests import ChannelTester
 from services.changes import Changes
 from services.channels import ChannelService
@@ -127,6 +128,7 @@ class Services:
         await self.db.close()
 
 
+AUTO_ENABLE_CHECK_EVERY = 10   # seconds between looks for auto-disabled channels due for a re-test
 RECOVER_EVERY = 60       # seconds between looks for processes that died holding quota reserves
 NODE_GONE_AFTER = 120    # seconds without a heartbeat after which a process counts as dead
 
@@ -157,7 +159,10 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     tokenizer = shared_tokenizer(os.environ.get("TIKTOKEN_CACHE_DIR")
                                  or os.path.join(os.path.abspath(settings.data_dir), "tiktoken"))
     guard = RedisGuard(redis) if redis is not None else None
-    keys = KeyResolver(db, keyring, settings.token_cache_seconds, guard, settings.sync_frequency)
+    memory = MemoryCounter()
+    limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
+    cache_seconds = settings.token_cache_seconds if settings.memory_cache_enabled else 0
+    keys = KeyResolver(db, keyring, cache_seconds, guard, settings.sync_frequency, limits)
     routing = RoutingTable(db)
     await routing.reload()
     changes = Changes(redis)
@@ -174,8 +179,6 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     relay = Relay(settings, options, pricing, billing, routing, upstream, tokenizer, channels, logs)
     accounts = Accounts(db, keyring, options, keys, changes, logs)
     await accounts.ensure_root()
-    memory = MemoryCounter()
-    limits = RateLimiter(RedisCounter(guard, memory) if guard is not None else memory)
     jobs = JobRunner(Lease(db.locks, settings.lease_seconds), may_lead=settings.node_type == "master")
     midjourney = MidjourneyService(db, options, pricing, billing, routing, upstream, channels, logs, keyring,
                                    settings)
@@ -183,14 +186,19 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     jobs.add("midjourney-poll", settings.mj_poll_seconds, mj_poller.poll_once)
     jobs.add("recover-reserves", RECOVER_EVERY, lambda: recover_reserves(db))
     notices = WxPusher(options, upstream)
+    channel_tests = ChannelTester(db, upstream, channels, options)
+    balances = ChannelBalances(db, upstream, channels, options)
+    upkeep = ChannelJobs(channel_tests, balances, channels, routing, settings.polling_interval)
+    jobs.add("channel-tests", settings.channel_test_frequency * 60, upkeep.test_all)
+    jobs.add("channel-balances", settings.channel_update_frequency * 60, upkeep.update_balances)
+    jobs.add("channel-auto-enable", AUTO_ENABLE_CHECK_EVERY, upkeep.retest_auto_disabled)
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
         tokens=TokenService(db, keyring, changes, options), accounts=accounts, logs=logs, relay=relay, jobs=jobs,
         changes=changes, limits=limits, redis=redis, overview=Overview(db.log_stats, routing),
         midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
-        channel_tests=ChannelTester(db, upstream, channels, options),
-        balances=ChannelBalances(db, upstream, channels, options),
+        channel_tests=channel_tests, balances=balances,
         log_export=LogExport(db), key_billing=KeyBilling(keys, options),
         notices=notices, payments=Payments(db, options, notices, changes),
         users_admin=UserAdmin(db, accounts, logs, options), redemptions=RedemptionService(db, accounts, logs),

@@ -55,11 +55,12 @@ def clean_fields(data: dict, current: Token = None) -> dict:
         if not isinstance(data["name"], str) or len(data["name"].strip()) > MAX_NAME:
             raise TokenError(f"name must be text of at most {MAX_NAME} characters")
         fields["name"] = data["name"].strip()
-    for name in ("remain_quota", "expired_time"):
+    for name in ("remain_quota", "expired_time", "rpm_limit"):
         if name in data:
             fields[name] = _whole(data, name)
-    if fields.get("remain_quota", 0) < 0:
-        raise TokenError("remain_quota must not be negative")
+    for name in ("remain_quota", "rpm_limit"):
+        if fields.get(name, 0) < 0:
+            raise TokenError(f"{name} must not be negative")
     expiry = fields.get("expired_time")
     unchanged = current is not None and expiry == current.expired_time
     if expiry is not None and expiry != NEVER and not unchanged and expiry <= time.time():
@@ -88,11 +89,11 @@ def public_token(token: Token, with_key: bool = True) -> dict:
     shown = {
         "id": token.id, "user_id": token.user_id, "name": token.name, "key": token.key_mask,
         "status": token.status, "created_time": token.created_time, "accessed_time": token.accessed_time,
-        "expired_time": token.expired_time, "remain_quota": token.remain_quota,
+        "expired_time": token.expired_time, "remain_quota": token.balance,
         "unlimited_quota": token.unlimited_quota, "used_quota": token.used_quota,
         "models": ",".join(token.models), "model_limits_enabled": bool(token.models),
         "model_limits": ",".join(token.models), "subnet": token.subnet, "allow_ips": token.subnet,
-        "group": token.group, "billing_mode": token.billing_mode,
+        "group": token.group, "billing_mode": token.billing_mode, "rpm_limit": token.rpm_limit,
     }
     if not with_key:
         del shown["key"]

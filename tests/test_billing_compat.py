@@ -3,7 +3,6 @@ import time
 
 import pytest
 
-from services.key_billing import KeyBilling
 from tests.mgmt_support import person
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -49,12 +48,13 @@ async def test_unlimited_tokens_and_quota_units(gateway, upstream):
 @pytest.mark.gen_test(timeout=60)
 async def test_owner_numbers_when_token_stats_are_off(gateway, upstream):
     alice, key, token = await spent_token(gateway, upstream, remain_quota=400_000)
+    await gateway.settled()
     user = await gateway.services.db.users.get(alice.user.id)
-    options = {"DisplayInCurrencyEnabled": True, "QuotaPerUnit": 500_000, "DisplayTokenStatEnabled": False}
-    billing = KeyBilling(gateway.services.keys, options)
-    sub = await billing.subscription(f"Bearer {key}")
+    await gateway.services.options.set("DisplayTokenStatEnabled", "false")
+    sub = (await gateway.fetch("/v1/dashboard/billing/subscription", key=key)).json
     assert sub["hard_limit_usd"] == (user.quota + user.used_quota) / 500_000 and sub["access_until"] == 0
-    assert (await billing.usage(key))["total_usage"] == user.used_quota / 500_000 * 100
+    usage = (await gateway.fetch("/dashboard/billing/usage", key=key)).json
+    assert usage["total_usage"] == user.used_quota / 500_000 * 100
 
 
 @pytest.mark.gen_test(timeout=60)

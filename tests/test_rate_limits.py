@@ -3,7 +3,9 @@ configured Redis does not answer (requests keep working from MongoDB)."""
 import pytest
 
 from services.embedded_mongo import free_port
+from services.errors import ServiceError
 from services.redis_guard import PAUSE_SECONDS, RedisGuard
+from services.tokens import public_token
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -57,3 +59,27 @@ async def test_after_a_redis_failure_redis_is_left_alone_for_a_while(gateway):
     now[0] += 2
     await guard.call("ping", ping)
     assert attempts == [100.0, 100.0 + PAUSE_SECONDS + 1]     # not tried while paused
+
+
+@pytest.mark.gen_test
+async def test_a_token_with_a_per_minute_limit_gets_429_in_openai_shape(gateway, upstream):
+    user = await gateway.make_user()
+    limited = await gateway.make_token(user, rpm_limit=2)
+    free = await gateway.make_token(user, name="free")
+    await gateway.make_channel(upstream.url)
+    codes = [(await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=limited)).status for _ in range(3)]
+    assert codes == [200, 200, 429]
+    refused = await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=limited)
+    assert refused.json["error"]["code"] == "rate_limit_exceeded" and refused.json["error"]["type"]
+    assert (await gateway.fetch("/v1/chat/completions", "POST", json=CHAT, key=free)).status == 200
+    await gateway.settled()
+    assert len(await gateway.logs(user_id=user.id)) == 3        # the refused calls cost nothing
+
+
+@pytest.mark.gen_test
+async def test_rpm_limit_is_validated_and_shown(gateway):
+    user = await gateway.make_user()
+    with pytest.raises(ServiceError):
+        await gateway.services.tokens.create(user.id, {"name": "bad", "rpm_limit": -1})
+    token, _ = await gateway.services.tokens.create(user.id, {"name": "ok", "rpm_limit": 30})
+    assert public_token(token)["rpm_limit"] == 30
