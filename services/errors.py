@@ -1,4 +1,6 @@
 """Errors the relay answers with, in OpenAI's shape, and how upstream error bodies become one."""
+import re
+
 import ujson
 
 
@@ -48,7 +50,16 @@ def upstream_error(status: int, body: bytes) -> RelayError:
     if not message:
         text = body[:300].decode("utf-8", "replace").strip() if body else ""
         message = f"upstream answered with status {status}" + (f": {text}" if text else "")
-    return RelayError(status, message, code=str(code), type=str(err_type))
+    return RelayError(status, mask_keys(str(message)), code=str(code), type=str(err_type))
+
+
+# Upstreams sometimes quote the key they were sent; such text reaches clients, logs and channel reasons.
+_KEYS = re.compile(r"\b(sk-(?:ant-)?[A-Za-z0-9]{2}|AIza[A-Za-z0-9]{2}|key-[A-Za-z0-9]{2})[A-Za-z0-9_*\-]{6,}")
+
+
+def mask_keys(text: str) -> str:
+    """`text` with anything shaped like an API key cut to its first characters."""
+    return _KEYS.sub(r"\1***", text)
 
 
 def _error_fields(payload: dict) -> dict:

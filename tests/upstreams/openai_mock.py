@@ -9,6 +9,7 @@
   key-empty       a stream request answered with an event stream that holds no event
   key-hold        streams one chunk, then waits for `release` before the rest
   key-drop        streams one chunk, then waits for `release` and drops the connection
+  sk-echo...      401 that quotes the whole key it was sent
   any other key   answers like key-ok (tests tell channels apart by their keys)
 """
 import asyncio
@@ -68,6 +69,10 @@ class MockHandler(RequestHandler):
             status, payload = FAILURES[self.key]
             self.set_status(status)
             return self.done(payload)
+        if self.key.startswith("sk-echo"):     # an upstream that quotes the whole key it was sent
+            self.set_status(401)
+            return self.done(_error(401, f"Incorrect API key provided: {self.key}.", "invalid_request_error",
+                                    "invalid_api_key")[1])
         if kind == "embeddings":
             return self.done({"object": "list", "model": body["model"],
                               "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
