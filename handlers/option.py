@@ -1,16 +1,13 @@
 """/api/option: run-time options, root only. Secrets are never listed."""
 from handlers.base import ApiError, ApiHandler
 
-SECRET_SUFFIXES = ("Token", "Secret", "Key")
-
 
 class OptionsHandler(ApiHandler):
     access = {"GET": "root", "PUT": "root"}
 
     def get(self):
-        items = self.services.options.raw_items()
-        self.ok([{"key": name, "value": value} for name, value in sorted(items.items())
-                 if not name.endswith(SECRET_SUFFIXES)])
+        items = self.services.options.listed_items()
+        self.ok([{"key": name, "value": value} for name, value in sorted(items.items())])
 
     async def put(self):
         data = self.body()
