@@ -24,6 +24,10 @@ class Logs:
         await self.collection.create_index([("model_name", ASCENDING), ("created_at", DESCENDING)])
         await self.collection.create_index([("channel_id", ASCENDING), ("created_at", DESCENDING)])
         await self.collection.create_index("request_id")
+        await self.collection.create_index("trade_no", sparse=True)
+
+    async def has_trade_no(self, trade_no: str) -> bool:
+        return await self.collection.count_documents({"trade_no": trade_no}, limit=1) > 0
 
     async def insert(self, entry: dict):
         await self.collection.insert_one(entry)

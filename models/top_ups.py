@@ -23,6 +23,7 @@ class TopUp:
     complete_time: int = 0
     gateway_trade_no: str = ""   # the gateway's own order number, from its notice
     completed_by: str = ""       # "notify", or "admin:<id>" for a hand completion
+    credited: bool = False       # the quota was added (set after the completion, see Payments)
 
 
 class TradeNoTaken(Exception):
@@ -57,10 +58,19 @@ class TopUps:
         None when it was not pending (already completed, or unknown): so only one caller ever credits."""
         doc = await self.collection.find_one_and_update(
             {"trade_no": trade_no, "status": STATUS_PENDING},
-            {"$set": {"status": STATUS_SUCCESS, **fields}},
+            {"$set": {"status": STATUS_SUCCESS, "credited": False, **fields}},
             return_document=ReturnDocument.AFTER,
         )
         return from_doc(TopUp, doc)
+
+    async def mark_credited(self, trade_no: str):
+        await self.collection.update_one({"trade_no": trade_no}, {"$set": {"credited": True}})
+
+    async def uncredited(self, completed_before: int) -> list:
+        """Orders completed (by a process that then died) but never marked credited."""
+        cursor = self.collection.find({"status": STATUS_SUCCESS, "credited": False,
+                                       "complete_time": {"$lt": completed_before}})
+        return [from_doc(TopUp, d) async for d in cursor]
 
     @staticmethod
     def build_query(filters: dict) -> dict:

@@ -19,6 +19,7 @@ from services.errors import NotFound, ServiceError
 from services.secrets import random_text
 
 log = logging.getLogger("tollgate.payments")
+RECOVER_AFTER = 60    # seconds after its completion before an uncredited order counts as left half done
 
 CENT = decimal.Decimal("0.01")
 MAX_AMOUNT = 1_000_000            # USD of quota in one order
@@ -204,16 +205,28 @@ class Payments:
                                    "username": "", "content": content, "quota": 0})
 
     async def _credit(self, order: TopUp, log_type: int, content: str, **extra):
-        """Runs once per order, after this caller moved it out of pending."""
-        await self.db.users.give_quota(order.user_id, order.quota)
+        """Runs once per order, after this caller moved it out of pending. The quota is added with the
+        order as reference, so `recover_uncredited` can finish the job of a process that died here."""
+        fresh = await self.db.users.credit_once(order.user_id, order.quota, f"topup:{order.trade_no}")
         await self.changes.publish("user", order.user_id)
         user = await self.db.users.get(order.user_id)
         username = user.username if user else ""
-        await self.db.logs.insert({"type": log_type, "created_at": int(time.time()), "user_id": order.user_id,
-                                   "username": username, "content": content, "quota": order.quota,
-                                   "trade_no": order.trade_no, **extra})
+        if fresh or not await self.db.logs.has_trade_no(order.trade_no):
+            await self.db.logs.insert({"type": log_type, "created_at": int(time.time()), "user_id": order.user_id,
+                                       "username": username, "content": content, "quota": order.quota,
+                                       "trade_no": order.trade_no, **extra})
+        await self.db.top_ups.mark_credited(order.trade_no)
+        if not fresh:
+            return
         self.notices.notify("Top-up paid", f"User {username} (id {order.user_id}) topped up {order.amount} "
                             f"USD of quota, paid {order.money} by {order.payment_method}; order {order.trade_no}.")
+
+    async def recover_uncredited(self, now: float = None):
+        """Finish orders a dying process completed but did not credit (run by the job-lease holder)."""
+        for order in await self.db.top_ups.uncredited(int((now or time.time()) - RECOVER_AFTER)):
+            log.warning("crediting top-up order %s, left half done", order.trade_no)
+            await self._credit(order, TYPE_TOPUP, f"Top-up order {order.trade_no} credited after a restart: "
+                               f"{order.amount} USD of quota for {order.money} ({order.payment_method})")
 
     # ---- by hand and history ---------------------------------------------------------------------
     async def complete_by_hand(self, admin, trade_no) -> dict:

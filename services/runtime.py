@@ -192,6 +192,8 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     jobs.add("channel-tests", settings.channel_test_frequency * 60, upkeep.test_all)
     jobs.add("channel-balances", settings.channel_update_frequency * 60, upkeep.update_balances)
     jobs.add("channel-auto-enable", AUTO_ENABLE_CHECK_EVERY, upkeep.retest_auto_disabled)
+    payments = Payments(db, options, notices, changes)
+    jobs.add("top-up-recovery", RECOVER_EVERY, payments.recover_uncredited)
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
@@ -200,6 +202,6 @@ async def build_services(settings, mongodb_uri: str) -> Services:
         midjourney=midjourney, mj_poller=mj_poller, book=book, batch=batch,
         channel_tests=channel_tests, balances=balances,
         log_export=LogExport(db), key_billing=KeyBilling(keys, options),
-        notices=notices, payments=Payments(db, options, notices, changes),
+        notices=notices, payments=payments,
         users_admin=UserAdmin(db, accounts, logs, options), redemptions=RedemptionService(db, accounts, logs),
     )

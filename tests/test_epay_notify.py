@@ -5,6 +5,8 @@ import urllib.parse
 
 import pytest
 
+from models.top_ups import TopUp
+from services.payments import RECOVER_AFTER
 from tests.topup_setup import UID, configure, epay, order, wxpusher  # noqa: F401  (fixtures)
 
 QUOTA_PER_UNIT = 500000
@@ -209,3 +211,31 @@ async def test_concurrent_notices_inside_one_process_credit_once(gateway, epay):
     assert [r.reply for r in results] == ["success"] * 20
     assert sum(r.credited for r in results) == 1
     assert await gateway.quota_of(user) == 4 * QUOTA_PER_UNIT
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_an_order_left_half_done_by_a_dying_process_is_credited_once(gateway):
+    services = gateway.services
+    user = await gateway.make_user(username="erin", quota=0)
+    order = TopUp(id=0, user_id=user.id, amount=2, money="14.60", quota=1_000_000, trade_no="T-HALF",
+                  payment_method="alipay")
+    await services.db.top_ups.create(order)
+    done = await services.db.top_ups.complete("T-HALF", {"complete_time": 1000, "completed_by": "notify"})
+    assert done is not None                       # the process died right here, before crediting
+
+    await services.payments.recover_uncredited(now=1000 + RECOVER_AFTER - 1)     # too soon to tell
+    assert (await services.db.users.get(user.id)).quota == 0
+    await services.payments.recover_uncredited(now=1000 + RECOVER_AFTER + 1)
+    await services.payments.recover_uncredited(now=1000 + RECOVER_AFTER + 2)      # a second pass finds nothing
+    assert (await services.db.users.get(user.id)).quota == 1_000_000
+    logs = (await services.db.logs.page({"user_id": user.id}, 0, 10))[0]
+    assert [entry["trade_no"] for entry in logs] == ["T-HALF"]
+    assert (await services.db.top_ups.by_trade_no("T-HALF")).credited
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_credit_retried_with_the_same_reference_is_added_once(gateway):
+    user = await gateway.make_user(username="fay", quota=0)
+    users = gateway.services.db.users
+    results = await asyncio.gather(*[users.credit_once(user.id, 500, "topup:T-1") for _ in range(10)])
+    assert sum(results) == 1 and (await users.get(user.id)).quota == 500
