@@ -49,6 +49,7 @@ class RelayCall:
     request_id: str
     client_ip: str = ""
     started: float = dataclasses.field(default_factory=time.monotonic)
+    prompt_estimate: int = 0     # the local count of the prompt, for answers whose upstream gives none
 
     @property
     def group(self) -> str:
@@ -101,7 +102,7 @@ class Relay:
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
         price = self._check_and_price(call)
-        prompt_tokens = await _off_loop(len(call.raw), self._prompt_tokens, call)
+        prompt_tokens = call.prompt_estimate = await _off_loop(len(call.raw), self._prompt_tokens, call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,
                                                self._estimate(call, price, prompt_tokens))
         try:

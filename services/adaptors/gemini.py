@@ -16,9 +16,15 @@ from services.adaptors.gemini_stream import GeminiStreamMeter
 CHANNEL_TYPES = (24,)
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_VERSION = "v1beta"
+HARM_CATEGORIES = ("HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+                   "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY")
 
 
 class GeminiAdaptor:
+    # Gemini's own default blocks some answers a gateway's clients expect; the operator chooses
+    # (GEMINI_SAFETY_SETTING, applied at start-up).
+    safety_threshold = "BLOCK_NONE"
+
     def build(self, channel, call):
         base = (channel.base_url or DEFAULT_BASE_URL).rstrip("/")
         version = (channel.config or {}).get("api_version") or DEFAULT_VERSION
@@ -27,6 +33,7 @@ class GeminiAdaptor:
         headers = {"x-goog-api-key": channel.key, "Content-Type": "application/json"}
         if call.kind == "chat":
             body = convert.to_generate_request(call.body, model)
+            body["safetySettings"] = [{"category": c, "threshold": self.safety_threshold} for c in HARM_CATEGORIES]
             url = f"{prefix}:streamGenerateContent?alt=sse" if call.stream else f"{prefix}:generateContent"
         elif call.kind == "embeddings":
             body, url = convert.to_embed_request(call.body, model), f"{prefix}:batchEmbedContents"
@@ -36,7 +43,7 @@ class GeminiAdaptor:
 
     def response_body(self, call, payload, raw: bytes) -> bytes:
         if call.kind == "embeddings":
-            answer = convert.to_embeddings(payload, call.model)
+            answer = convert.to_embeddings(payload, call.model, call.prompt_estimate)
         else:
             answer = convert.to_chat_completion(payload, call.model)
         return ujson.dumps(answer, ensure_ascii=False, escape_forward_slashes=False).encode()

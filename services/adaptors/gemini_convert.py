@@ -234,10 +234,12 @@ def to_chat_completion(payload: dict, model: str) -> dict:
             "usage": found.to_openai()}
 
 
-def to_embeddings(payload: dict, model: str) -> dict:
+def to_embeddings(payload: dict, model: str, prompt_tokens: int) -> dict:
+    """Gemini reports no usage for embeddings: the local count (the one billed) is given instead."""
     data = [{"object": "embedding", "index": i, "embedding": e.get("values") or []}
             for i, e in enumerate(payload.get("embeddings") or ())]
-    return {"object": "list", "data": data, "model": model}
+    return {"object": "list", "data": data, "model": model,
+            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
 
 
 def _int(value) -> int:
