@@ -1,11 +1,9 @@
-"""POST /v1/messages: Anthropic's Messages API for Claude clients (key in x-api-key or Authorization);
-errors in Anthropic's shape."""
+"""POST /v1/messages: Anthropic's Messages API for Claude clients (key in x-api-key or Authorization),
+relayed as is to Claude channels and converted for OpenAI-compatible ones; errors in Anthropic's shape."""
 from handlers.base import HandlerSink, RelayHandler
+from services.adaptors.messages_convert import error_body
 from services.claude_native import parse_messages_call
 from services.errors import RelayError
-
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-               404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}
 
 
 class ClaudeMessagesHandler(RelayHandler):
@@ -43,8 +41,7 @@ class ClaudeMessagesHandler(RelayHandler):
             status_code, message = error.status, error.message
         else:
             message = f"The gateway failed to handle this request (request id: {self.request_id})."
-        kind = ERROR_TYPES.get(status_code, "api_error")
-        self.write_json({"type": "error", "error": {"type": kind, "message": message}}, status_code)
+        self.write_json(error_body(status_code, message), status_code)
 
 
 routes = [(r"/v1/messages", ClaudeMessagesHandler)]

@@ -52,8 +52,9 @@ class Upstream:
             return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(exc))
         return UpstreamResponse(response.code, response.headers, response.body or b"")
 
-    def open_stream(self, url, method="POST", headers=None, body=None) -> "UpstreamStream":
-        return UpstreamStream(self, url, method, headers, body)
+    def open_stream(self, url, method="POST", headers=None, body=None, timeout=None) -> "UpstreamStream":
+        """`timeout`: seconds for the whole transfer, when it must differ from RELAY_TIMEOUT."""
+        return UpstreamStream(self, url, method, headers, body, timeout)
 
     def close(self):
         self.client.close()
@@ -63,7 +64,7 @@ class UpstreamStream:
     """One upstream response read chunk by chunk. `status` and `headers` are known once `wait_headers`
     returns; `next_chunk` gives body chunks in order and None at the end."""
 
-    def __init__(self, upstream: Upstream, url, method, headers, body):
+    def __init__(self, upstream: Upstream, url, method, headers, body, timeout=None):
         self.status = 0
         self.headers = HTTPHeaders()
         self.error = ""
@@ -79,6 +80,7 @@ class UpstreamStream:
             method,
             headers,
             body,
+            timeout,
             header_callback=self._on_header_line,
             streaming_callback=self._on_chunk,
             prepare_curl_callback=self._allow_abort,
