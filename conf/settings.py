@@ -107,6 +107,8 @@ SETTINGS = [
     Setting("azure_api_version", "2024-10-21", str, "api-version of Azure OpenAI calls when the channel names none."),
     Setting("max_file_download_mb", 20, _positive_int,
             "Largest file (an image given by web address in a message) the gateway downloads, in MiB."),
+    Setting("user_content_allow_private", False, _bool,
+            "Also fetch images from loopback and private network addresses (off: only public ones)."),
     Setting("user_content_request_timeout", 30, _positive_int,
             "Seconds a download of a file given by web address in a message may take."),
     Setting("gemini_safety_setting", "BLOCK_NONE", _gemini_threshold,

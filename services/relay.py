@@ -102,7 +102,7 @@ class Relay:
         self.channels = channels
         self.logs = logs
         self.user_content = UserContent(upstream, settings.max_file_download_mb * 1024 * 1024,
-                                        settings.user_content_request_timeout)
+                                        settings.user_content_request_timeout, settings.user_content_allow_private)
 
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""

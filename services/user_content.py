@@ -8,7 +8,9 @@ client's error.
 """
 import asyncio
 import base64
+import ipaddress
 import logging
+import urllib.parse
 
 from services.errors import RelayError
 from services.upstream import NO_RESPONSE
@@ -25,6 +27,21 @@ SNIFFED_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8
 
 class ContentUnavailable(Exception):
     """The file could not be had within the limits (the message says why)."""
+
+
+async def _check_public(url: str):
+    """Refuse addresses a client should not make the gateway fetch: loopback, private, link-local and
+    other non-public networks (the host name is resolved and every address checked)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        raise ContentUnavailable("the address has no host")
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+    except OSError:
+        raise ContentUnavailable("its host name does not resolve") from None
+    for *_, sockaddr in found:
+        if not ipaddress.ip_address(sockaddr[0]).is_global:
+            raise ContentUnavailable("its address is not a public one")
 
 
 def web_image_urls(messages, include_low_detail=True) -> list:
@@ -45,15 +62,20 @@ def web_image_urls(messages, include_low_detail=True) -> list:
 
 
 class UserContent:
-    def __init__(self, upstream, max_bytes: int, timeout: float):
+    def __init__(self, upstream, max_bytes: int, timeout: float, allow_private: bool = False):
         self.upstream = upstream
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.allow_private = allow_private    # fetch from loopback and private networks too
 
     async def download(self, url: str, enough=None):
         """(body, content type) of `url`; `enough(prefix)` may stop the download early.
         Raises ContentUnavailable past the size or time limit, or for any answer but 200."""
-        stream = self.upstream.open_stream(url, "GET", {"Accept": "image/*"}, None, timeout=self.timeout)
+        if not self.allow_private:
+            await _check_public(url)
+        # No redirects: a public address must not lead the gateway to a private one.
+        stream = self.upstream.open_stream(url, "GET", {"Accept": "image/*"}, None, timeout=self.timeout,
+                                           follow_redirects=self.allow_private)
         try:
             return await asyncio.wait_for(self._read(stream, enough), self.timeout)
         except asyncio.TimeoutError:

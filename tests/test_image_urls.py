@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from services.user_content import ContentUnavailable, UserContent
 from tests.provider_support import start, user_and_key
 from tests.upstreams.anthropic_mock import AnthropicState, make_anthropic_app
 from tests.upstreams.gemini_mock import GeminiState, make_gemini_app
@@ -21,7 +22,8 @@ DEFAULT = 765                    # an image whose size cannot be read counts as 
 
 @pytest.fixture
 def settings_overrides():
-    return {"max_file_download_mb": 1, "user_content_request_timeout": 1}
+    # The image server of these tests runs on loopback, which a gateway refuses by default.
+    return {"max_file_download_mb": 1, "user_content_request_timeout": 1, "user_content_allow_private": True}
 
 
 @pytest.fixture
@@ -146,3 +148,13 @@ async def test_claude_gets_the_image_address(gateway, claude, pictures):
     assert response.status == 200, response.body
     [(_, sent)] = claude.requests
     assert sent["messages"][0]["content"][1] == {"type": "image", "source": {"type": "url", "url": url}}
+
+
+@pytest.mark.gen_test
+async def test_images_on_private_addresses_are_not_fetched_by_default(gateway, pictures):
+    guarded = UserContent(gateway.services.upstream, 1 << 20, 5, allow_private=False)
+    for url in (f"{pictures.url}/photo.png", "http://10.1.2.3/x.png", "http://[::1]/x.png",
+                "http://169.254.169.254/latest/meta-data"):
+        with pytest.raises(ContentUnavailable, match="not a public one"):
+            await guarded.download(url)
+    assert pictures.paths == []          # nothing was asked of the (loopback) image server
