@@ -1,0 +1,82 @@
+"""The bench's output: progress lines, the table with ratios, the money checks, bench/RESULTS.md."""
+import datetime
+import os
+import platform
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+
+
+def machine_line() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"machine: {os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def _mode(stream):
+    return "stream" if stream else "chat"
+
+
+def _cpu_text(result) -> str:
+    parts = [f"{name} {value:.2f}" for name, value in result.cpu.items()]
+    parts.append(f"wrk {result.wrk_cpu:.2f}")
+    if result.ttfb_samples:
+        parts.append(f"probe {result.probe_cpu:.2f}")
+    return ", ".join(parts)
+
+
+def progress_line(name, stream, connections, result, wall) -> str:
+    ttfb = f" ttfb p50 {result.ttfb_p50_ms:.2f} ms" if result.ttfb_samples else ""
+    errors = f" errors {result.errors} ({result.error_detail})" if result.errors else ""
+    return (f"   {name:13} {_mode(stream):6} c={connections:<4} {result.rps:9.0f} req/s  p50 {result.p50_ms:8.2f} ms"
+            f"  p99 {result.p99_ms:8.2f} ms{ttfb}{errors}  [cpu: {_cpu_text(result)}] ({wall:.1f} s)")
+
+
+def money_line(name, check) -> str:
+    verdict = "OK" if check["ok"] else "MISMATCH"
+    return (f"   money {name}: {verdict}: Σ logged quota {check['logged']} over {check['logs']} logs; taken from "
+            f"user {check['user']} (used_quota +{check['user_used']}), from key {check['token']} "
+            f"(used_quota +{check['token_used']})")
+
+
+def _ratio(value, base):
+    return f"{value / base:.2f}×" if base else "–"
+
+
+def render(rows, money, notes, args, elapsed) -> str:
+    cells = {(n, s, c): r for n, s, c, r in rows if s is not None}
+    lines = [f"## {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}", "", machine_line(),
+             f"each cell: {args.warmup:g} s warm-up, then {args.seconds:g} s of wrk; whole run {elapsed:.0f} s", "",
+             "| target | mode | conc | req/s | p50 ms | p99 ms | errors | TTFB p50 / p99 ms | req/s ÷ upstream "
+             "| req/s ÷ LiteLLM | p50 added ms | CPU cores used |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for name, stream, connections, result in rows:
+        if stream is None:
+            lines.append(f"| {name} | – | – | {result.skipped} | | | | | | | | |")
+            continue
+        base = cells.get(("upstream", stream, connections))
+        peer = cells.get(("litellm", stream, connections))
+        ttfb = (f"{result.ttfb_p50_ms:.2f} / {result.ttfb_p99_ms:.2f} (n={result.ttfb_samples})"
+                if result.ttfb_samples else "")
+        added = f"{result.p50_ms - base.p50_ms:+.2f}" if base and name != "upstream" else ""
+        errors = f"{result.errors} ({result.error_detail})" if result.errors else "0"
+        lines.append(
+            f"| {name} | {_mode(stream)} | {connections} | {result.rps:,.0f} | {result.p50_ms:.2f} | "
+            f"{result.p99_ms:.2f} | {errors} | {ttfb} | {_ratio(result.rps, base.rps if base else 0)} | "
+            f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {_cpu_text(result)} |")
+    if money:
+        lines += ["", "Money after each Tollgate run:"] + [f"- {money_line(n, c).strip()}" for n, c in money]
+    if notes:
+        lines += ["", "Notes:"] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def record(text):
+    new = not os.path.exists(RESULTS)
+    with open(RESULTS, "a") as f:
+        if new:
+            f.write("# Benchmark results\n\nEach run of `make bench` (`python -m bench.run`) appends its table here.\n\n")
+        f.write(text + "\n")
