@@ -13,7 +13,11 @@ import urllib.parse
 from bench.procs import tree_cpu_seconds
 
 PROMPT = "Say hello to the benchmark in one short sentence."
-PROBE_CONNECTIONS = 4
+
+
+def probe_connections(connections: int) -> int:
+    """Connections the TTFB probe takes out of a cell's total (wrk gets the rest); at 1 the probe runs alone."""
+    return max(1, connections // 25)
 
 
 def request_body(model: str, stream: bool) -> str:
@@ -92,23 +96,28 @@ def _cpu(groups):
     return {name: tree_cpu_seconds(pids, exclude) for name, (pids, exclude) in groups.items()}
 
 
-async def measure(url, body, key, connections, seconds, stream, cpu_groups, warmup_s=1.0) -> Result:
-    """One cell: a short warm-up, then `seconds` of wrk at `connections`, a TTFB probe beside it for streams."""
+async def measure(url, body, key, connections, seconds, stream, cpu_groups, warmup_s=1) -> Result:
+    """One cell: a short warm-up, then `seconds` of wrk at `connections` in all. For streams a probe takes a
+    few of those connections to sample the time to first byte; at concurrency 1 it runs alone, after wrk."""
     workdir = os.environ.get("BENCH_WORKDIR", "/tmp")
     script = write_script(os.path.join(workdir, "wrk.lua"), body, key)
     if warmup_s:
         await run_wrk(url, script, min(connections, 50), warmup_s)
+    probe_n = probe_connections(connections) if stream and connections > 1 else 0
     stop = asyncio.Event()
-    probe = asyncio.ensure_future(ttfb_probe(url, body, key, stop)) if stream else None
+    probe = asyncio.ensure_future(ttfb_probe(url, body, key, stop, probe_n)) if probe_n else None
     cpu_before = _cpu(cpu_groups)
     self_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()
-    summary, wrk_cpu, _ = await run_wrk(url, script, connections, seconds)
+    summary, wrk_cpu, _ = await run_wrk(url, script, connections - probe_n, seconds)
     wall = time.monotonic() - started
     cpu_after = _cpu(cpu_groups)
     self_after = resource.getrusage(resource.RUSAGE_SELF)
     stop.set()
     samples = await probe if probe else []
+    if stream and connections == 1:
+        asyncio.get_running_loop().call_later(min(seconds, 1), stop.set)
+        samples = await ttfb_probe(url, body, key, stop, 1)
     errors = {k: summary[k] for k in ("connect", "read", "write", "status", "timeout") if summary[k]}
     result = Result(
         requests=summary["requests"], seconds=summary["duration_us"] / 1e6, errors=sum(errors.values()),
@@ -126,7 +135,7 @@ async def measure(url, body, key, connections, seconds, stream, cpu_groups, warm
 
 
 # The TTFB probe ---------------------------------------------------------------------------------------
-async def ttfb_probe(url, body, key, stop, connections=PROBE_CONNECTIONS):
+async def ttfb_probe(url, body, key, stop, connections):
     samples = []
     await asyncio.gather(*(_probe_connection(url, body, key, stop, samples) for _ in range(connections)))
     return samples

@@ -66,3 +66,19 @@ def stop(process: subprocess.Popen, timeout: float = 30):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_idle(groups, timeout=90, window=0.5, threshold=0.05) -> float:
+    """Block until the processes in `groups` ({name: (pids, exclude)}) use under `threshold` cores over a
+    `window`: the work a run left queued (settling, logs) is done before the next run or check.
+    Returns the seconds waited."""
+    started = time.monotonic()
+    pids = [pid for pid_list, _ in groups.values() for pid in pid_list]
+    before = tree_cpu_seconds(pids)
+    while time.monotonic() - started < timeout:
+        time.sleep(window)
+        after = tree_cpu_seconds(pids)
+        if (after - before) / window < threshold:
+            break
+        before = after
+    return time.monotonic() - started

@@ -13,7 +13,9 @@ def machine_line() -> str:
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"machine: {os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"machine: {os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; load average now {load}")
 
 
 def _mode(stream):
