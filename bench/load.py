@@ -8,9 +8,11 @@ import os
 import resource
 import shutil
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
-from bench.procs import tree_cpu_seconds
+from bench.procs import tree_cpu_seconds, wait_idle
 
 PROMPT = "Say hello to the benchmark in one short sentence."
 
@@ -92,6 +94,21 @@ async def run_wrk(url, script, connections, seconds, timeout_s=10):
     raise RuntimeError(f"wrk gave no summary:\n{text}")
 
 
+def prime(url, body, key, timeout=120):
+    """One request before any measuring: lazy imports and first connections are not part of a run.
+    Returns the HTTP status (0 when there was no answer)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
 def _cpu(groups):
     return {name: tree_cpu_seconds(pids, exclude) for name, (pids, exclude) in groups.items()}
 
@@ -103,6 +120,7 @@ async def measure(url, body, key, connections, seconds, stream, cpu_groups, warm
     script = write_script(os.path.join(workdir, "wrk.lua"), body, key)
     if warmup_s:
         await run_wrk(url, script, min(connections, 50), warmup_s)
+        await asyncio.to_thread(wait_idle, cpu_groups, 30)   # what the warm-up left queued is done first
     probe_n = probe_connections(connections) if stream and connections > 1 else 0
     stop = asyncio.Event()
     probe = asyncio.ensure_future(ttfb_probe(url, body, key, stop, probe_n)) if probe_n else None
@@ -116,8 +134,9 @@ async def measure(url, body, key, connections, seconds, stream, cpu_groups, warm
     stop.set()
     samples = await probe if probe else []
     if stream and connections == 1:
-        asyncio.get_running_loop().call_later(min(seconds, 1), stop.set)
-        samples = await ttfb_probe(url, body, key, stop, 1)
+        alone = asyncio.Event()
+        asyncio.get_running_loop().call_later(min(seconds, 1), alone.set)
+        samples = await ttfb_probe(url, body, key, alone, 1)
     errors = {k: summary[k] for k in ("connect", "read", "write", "status", "timeout") if summary[k]}
     result = Result(
         requests=summary["requests"], seconds=summary["duration_us"] / 1e6, errors=sum(errors.values()),

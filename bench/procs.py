@@ -3,6 +3,8 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -25,6 +27,22 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float, name: st
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{name} did not listen on {port} within {timeout:.0f} s")
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float, name: str):
+    """Block until GET `url` answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} was not ready within {timeout:.0f} s")
 
 
 def _stat(pid):

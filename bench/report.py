@@ -51,13 +51,14 @@ def _ratio(value, base):
 def render(rows, money, notes, args, elapsed) -> str:
     cells = {(n, s, c): r for n, s, c, r in rows if s is not None}
     lines = [f"## {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}", "", machine_line(),
-             f"each cell: {args.warmup:g} s warm-up, then {args.seconds:g} s of wrk; whole run {elapsed:.0f} s", "",
+             f"each cell: {args.warmup:g} s warm-up, wait until idle, then {args.seconds:g} s of wrk (slow targets: "
+             f"long enough for 2 answers per connection, at most {args.max_seconds} s); whole run {elapsed:.0f} s", "",
              "| target | mode | conc | req/s | p50 ms | p99 ms | errors | TTFB p50 / p99 ms | req/s ÷ upstream "
-             "| req/s ÷ LiteLLM | p50 added ms | CPU cores used |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| req/s ÷ LiteLLM | p50 added ms | answers / s | CPU cores used |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name, stream, connections, result in rows:
         if stream is None:
-            lines.append(f"| {name} | – | – | {result.skipped} | | | | | | | | |")
+            lines.append(f"| {name} | – | – | {result.skipped} | | | | | | | | | |")
             continue
         base = cells.get(("upstream", stream, connections))
         peer = cells.get(("litellm", stream, connections))
@@ -68,7 +69,8 @@ def render(rows, money, notes, args, elapsed) -> str:
         lines.append(
             f"| {name} | {_mode(stream)} | {connections} | {result.rps:,.0f} | {result.p50_ms:.2f} | "
             f"{result.p99_ms:.2f} | {errors} | {ttfb} | {_ratio(result.rps, base.rps if base else 0)} | "
-            f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {_cpu_text(result)} |")
+            f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {result.requests:,} / {result.seconds:.0f} | "
+            f"{_cpu_text(result)} |")
     if money:
         lines += ["", "Money after each Tollgate run:"] + [f"- {money_line(n, c).strip()}" for n, c in money]
     if notes:

@@ -5,6 +5,7 @@ streaming chat completions at several concurrencies; prints one table with ratio
 each Tollgate run; appends the table to bench/RESULTS.md."""
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ import tempfile
 import time
 
 from bench import report
-from bench.load import Result, measure, request_body
+from bench.load import Result, measure, prime, request_body
 from bench.nginx import Nginx, upstream_conf
 from bench.procs import wait_idle
 from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available
@@ -25,6 +26,8 @@ TARGETS = ["upstream", "nginx-hop", "bare-tornado", "tollgate-1w", "tollgate-2w"
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--seconds", type=int, default=3, help="length of each measured run (default 3)")
+    parser.add_argument("--max-seconds", type=int, default=12,
+                        help="longest run for a slow target at high concurrency (default 12)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up before each run (default 1)")
     parser.add_argument("--concurrency", default="1,50,500", help="connection counts (default 1,50,500)")
     parser.add_argument("--only", default=",".join(TARGETS), help=f"targets to run (default {','.join(TARGETS)})")
@@ -44,14 +47,23 @@ def cpu_groups(target, upstream):
 async def run_target(target, upstream, plan, args, rows, notes):
     for stream in plan["modes"]:
         body = request_body(target.model(stream), stream)
+        status = prime(target.url(stream), body, target.key)
+        if status != 200:
+            raise RuntimeError(f"the first {'stream' if stream else 'chat'} request answered {status or 'nothing'}")
+        single = None    # requests/s at concurrency 1, to size the longer runs of slow targets
         for connections in plan["concurrency"]:
             groups = cpu_groups(target, upstream)
+            seconds = args.seconds
+            if single:     # long enough for each connection to finish a couple of requests, within a cap
+                seconds = min(max(args.seconds, math.ceil(2 * connections / single)), args.max_seconds)
             waited = wait_idle(groups, timeout=30)    # what the last run left queued is done first
             if waited >= 30:
                 notes.append(f"{target.name}: still busy 30 s after a run, measured anyway")
             started = time.monotonic()
-            result = await measure(target.url(stream), body, target.key, connections, args.seconds, stream,
+            result = await measure(target.url(stream), body, target.key, connections, seconds, stream,
                                    groups, args.warmup)
+            if connections == 1:
+                single = result.rps
             rows.append((target.name, stream, connections, result))
             print(report.progress_line(target.name, stream, connections, result, time.monotonic() - started),
                   flush=True)

@@ -1,10 +1,11 @@
 """The simple targets: the upstream itself, the nginx proxy hop, the bare Tornado forwarder, LiteLLM's proxy."""
 import os
+import secrets
 import subprocess
 import sys
 
 from bench.nginx import MODEL, STREAM_MODEL, Nginx, proxy_conf
-from bench.procs import free_port, stop, wait_for_port
+from bench.procs import free_port, stop, wait_for_http, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LITELLM_VENV = os.path.join(ROOT, "bench", ".venv-litellm")
@@ -52,6 +53,7 @@ class Process(Direct):
     """A target run as one child process listening on its own port."""
 
     startup_timeout = 30
+    ready_path = ""
 
     def __init__(self, name, workdir, command, env=None):
         super().__init__(name, free_port(), [])
@@ -60,11 +62,15 @@ class Process(Direct):
 
     def start(self):
         log = open(os.path.join(self.workdir, f"{self.name}.log"), "w")
-        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env={**os.environ, **(self.env or {})},
+        env = {k: v for k, v in {**os.environ, **(self.env or {})}.items() if v is not None}
+        self.process = subprocess.Popen(self.command(self.port), cwd=ROOT, env=env,
                                         stdout=log, stderr=subprocess.STDOUT)
         log.close()
         wait_for_port(self.port, self.process, self.startup_timeout, self.name)
         self._pids = [self.process.pid]
+        if self.ready_path:
+            wait_for_http(f"http://127.0.0.1:{self.port}{self.ready_path}", self.process, self.startup_timeout,
+                          self.name)
         return self
 
     def stop(self):
@@ -85,9 +91,11 @@ def litellm_available() -> str:
 
 
 class LiteLLM(Process):
-    startup_timeout = 120
+    startup_timeout = 180
+    ready_path = "/health/liveliness"
 
     def __init__(self, workdir, upstream_port):
+        master_key = "sk-" + secrets.token_hex(24)   # LiteLLM refuses to start without one
         config = os.path.join(workdir, "litellm.yaml")
         with open(config, "w") as f:
             f.write(litellm_config(upstream_port))
@@ -96,8 +104,9 @@ class LiteLLM(Process):
             lambda port: [os.path.join(LITELLM_VENV, "bin", "litellm"), "--config", config, "--host", "127.0.0.1",
                           "--port", str(port), "--num_workers", "1"],
             # no database, no telemetry, the price map from the package (no network)
-            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False",
-                 "DATABASE_URL": "", "STORE_MODEL_IN_DB": "False"})
+            env={"LITELLM_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False",
+                 "DATABASE_URL": None, "STORE_MODEL_IN_DB": "False"})
+        self.key = master_key
 
     def url(self, stream):
         return f"http://127.0.0.1:{self.port}/v1/chat/completions"
