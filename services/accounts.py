@@ -37,7 +37,10 @@ class Accounts:
             return None
         root = User(id=0, username="root", display_name="Root User", role=ROLE_ROOT,
                     password_hash=await hash_password("123456"), quota=ROOT_QUOTA, created_time=int(time.time()))
-        return await self.db.users.create(root)
+        try:
+            return await self.db.users.create(root)
+        except UsernameTaken:    # another worker or node starting on the same empty database made it first
+            return None
 
     async def register(self, username, password, display_name=None) -> User:
         if not self.options["RegisterEnabled"] or not self.options["PasswordRegisterEnabled"]:
