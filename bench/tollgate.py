@@ -136,12 +136,15 @@ class Tollgate:
     def mark(self):
         self.before = self.balances()
 
-    def money_check(self, settle_timeout=60) -> dict:
-        """Once every bill is settled (balances stop moving), compare the logs with the balances."""
-        deadline = time.monotonic() + settle_timeout
+    def money_check(self, timeout=90) -> dict:
+        """Once every bill is settled, compare the logs with the balances. /api/user/self serves the user
+        from Tollgate's short-lived cache, so balances count as final when two reads a cache lifetime
+        apart agree."""
+        lifetime = int(os.environ.get("TOKEN_CACHE_SECONDS", "5")) + 1
+        deadline = time.monotonic() + timeout
         last = self.balances()
         while time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(lifetime)
             now = self.balances()
             if now == last:
                 break
