@@ -72,23 +72,36 @@ class Tollgate:
         self.key = None
         self.user_api = None
         self.before = None
+        self._log_start = 0
 
     # Start-up and set-up ------------------------------------------------------------------------
     def start(self):
+        self._launch()
+        self._set_up()
+        if self.workers > 1:
+            # Without Redis, a channel created through one worker reaches the others only at their next
+            # sync (SYNC_FREQUENCY); a restart has every worker load it at once.
+            stop(self.process, 60)
+            self._launch()
+        return self
+
+    def _launch(self):
         env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_CONN_STRING")}
         env.update(DATA_DIR=os.path.join(self.dir, "data"), GLOBAL_API_RATE_LIMIT="0")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
-        with open(self.stderr_path, "w") as err:
+        with open(self.stderr_path, "a") as err:
+            start = err.tell()
             self.process = subprocess.Popen(
                 [sys.executable, "server.py", "--port", str(self.port), "--log-dir", os.path.join(self.dir, "logs"),
                  "--workers", str(self.workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        self._log_start = start
         self._wait_log(r"listening on", self.workers, 90)
         self.db_port = int(re.search(r"embedded database started on port (\d+)", self._log()).group(1))
-        self._set_up()
-        return self
 
     def _log(self):
+        """What the server wrote since its last launch."""
         with open(self.stderr_path, errors="replace") as f:
+            f.seek(self._log_start)
             return f.read()
 
     def _wait_log(self, pattern, count, timeout):
