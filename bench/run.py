@@ -32,6 +32,8 @@ def parse_args(argv):
     parser.add_argument("--concurrency", default="1,50,500", help="connection counts (default 1,50,500)")
     parser.add_argument("--only", default=",".join(TARGETS), help=f"targets to run (default {','.join(TARGETS)})")
     parser.add_argument("--modes", default="chat,stream", help="chat, stream or both (default both)")
+    parser.add_argument("--budget", type=int, default=540,
+                        help="seconds after which the remaining runs are skipped (default 540)")
     parser.add_argument("--no-record", action="store_true", help="do not append the table to bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, configs)")
     return parser.parse_args(argv)
@@ -52,6 +54,10 @@ async def run_target(target, upstream, plan, args, rows, notes):
             raise RuntimeError(f"the first {'stream' if stream else 'chat'} request answered {status or 'nothing'}")
         single = None    # requests/s at concurrency 1, to size the longer runs of slow targets
         for connections in plan["concurrency"]:
+            if time.monotonic() > plan["deadline"]:
+                notes.append(f"{target.name} {'stream' if stream else 'chat'} c={connections}: skipped, "
+                             f"the run's time budget ({args.budget} s) was spent")
+                continue
             groups = cpu_groups(target, upstream)
             seconds = args.seconds
             if single:     # long enough for each connection to finish a couple of requests, within a cap
@@ -97,6 +103,7 @@ async def main(argv=None):
     plan = {"modes": [m == "stream" for m in args.modes.split(",")],
             "concurrency": [int(c) for c in args.concurrency.split(",")]}
     names = [n for n in TARGETS if n in args.only.split(",")]
+    plan["deadline"] = time.monotonic() + args.budget
     workdir = tempfile.mkdtemp(prefix="tollgate-bench-")
     os.environ["BENCH_WORKDIR"] = workdir
     began = time.monotonic()
