@@ -71,11 +71,39 @@ def render(rows, money, notes, args, elapsed) -> str:
             f"{result.p99_ms:.2f} | {errors} | {ttfb} | {_ratio(result.rps, base.rps if base else 0)} | "
             f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {result.requests:,} / {result.seconds:.0f} | "
             f"{_cpu_text(result)} |")
+    lines += ["", "Targets (1 worker unless named):"] + targets(cells)
     if money:
         lines += ["", "Money after each Tollgate run:"] + [f"- {money_line(n, c).strip()}" for n, c in money]
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def targets(cells) -> list:
+    """The performance targets, each with the measured value and met / not met / not measured."""
+    def get(name, stream, connections):
+        return cells.get((name, stream, connections))
+
+    def row(text, value, goal, met):
+        verdict = "not measured" if value is None else ("met" if met else "NOT met")
+        return f"- {text}: {'–' if value is None else value} (goal {goal}): {verdict}"
+
+    tg, peer, bare = get("tollgate-1w", False, 50), get("litellm", False, 50), get("bare-tornado", False, 50)
+    up1, tg1 = get("upstream", False, 1), get("tollgate-1w", False, 1)
+    st500, tg2 = get("tollgate-1w", True, 500), get("tollgate-2w", False, 50)
+    out = []
+    ratio = tg.rps / peer.rps if tg and peer and peer.rps else None
+    out.append(row("chat c=50 req/s ÷ LiteLLM", ratio and f"{ratio:.1f}×", "≥ 20×", ratio and ratio >= 20))
+    ratio = tg.rps / bare.rps if tg and bare and bare.rps else None
+    out.append(row("chat c=50 req/s ÷ bare Tornado forwarder", ratio and f"{ratio:.0%}", "≥ 80%",
+                   ratio and ratio >= 0.8))
+    added = tg1.p50_ms - up1.p50_ms if tg1 and up1 else None
+    out.append(row("chat c=1 added p50", added is not None and f"{added:.2f} ms", "≤ 1 ms",
+                   added is not None and added <= 1))
+    out.append(row("stream c=500 errors", st500 and st500.errors, "0", st500 and st500.errors == 0))
+    ratio = tg2.rps / tg.rps if tg and tg2 and tg.rps else None
+    out.append(row("chat c=50 2 workers ÷ 1 worker", ratio and f"{ratio:.2f}×", "≥ 1.6×", ratio and ratio >= 1.6))
+    return out
 
 
 def record(text):
