@@ -1,15 +1,12 @@
 """POST /v1/messages: Anthropic's Messages API for Claude clients (key in x-api-key or Authorization),
 relayed as is to Claude channels and converted for OpenAI-compatible ones; errors in Anthropic's shape."""
-from handlers.base import HandlerSink, RelayHandler
+from handlers.base import RelayCallBase
 from services.adaptors.messages_convert import error_body
 from services.claude_native import parse_messages_call
 from services.errors import RelayError
 
 
-class ClaudeMessagesHandler(RelayHandler):
-    access = {"POST": "key"}
-    sink = None
-
+class ClaudeMessagesHandler(RelayCallBase):
     async def prepare(self):
         headers = self.request.headers
         authorization = headers.get("Authorization") or (
@@ -17,22 +14,10 @@ class ClaudeMessagesHandler(RelayHandler):
         self.caller = await self.services.keys.resolve(authorization, self.request.remote_ip)
 
     async def post(self):
-        limit = self.services.settings.max_request_body_mb * 1024 * 1024
-        if len(self.request.body) > limit:
-            raise RelayError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
-                             "request_too_large", "invalid_request_error")
+        self.check_size()
         call = parse_messages_call(self.request.body, self.request.headers, self.caller, self.request_id,
                                    self.request.remote_ip)
-        self.sink = HandlerSink(self)
-        self.services.inflight.enter(self.sink)
-        try:
-            await self.services.relay.handle(call, self.sink)
-        finally:
-            self.services.inflight.leave(self.sink)
-
-    def on_connection_close(self):
-        if self.sink is not None:
-            self.sink.closed()
+        await self.run(lambda sink: self.services.relay.handle(call, sink))
 
     def write_error(self, status_code, **kwargs):
         info = kwargs.get("exc_info")
