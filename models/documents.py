@@ -23,6 +23,20 @@ def sort_spec(field: str, descending: bool = True):
     return [(field, DESCENDING if descending else ASCENDING)]
 
 
+def filter_query(filters: dict, fields, time_field: str) -> dict:
+    """A query from API filters: each of `fields` given (not empty, not 0) must match exactly, and
+    start_timestamp / end_timestamp bound `time_field`."""
+    query = {field: filters[field] for field in fields if filters.get(field) not in (None, "", 0)}
+    span = {}
+    if filters.get("start_timestamp"):
+        span["$gte"] = filters["start_timestamp"]
+    if filters.get("end_timestamp"):
+        span["$lte"] = filters["end_timestamp"]
+    if span:
+        query[time_field] = span
+    return query
+
+
 async def find_page(collection, query: dict, sort, skip: int, limit: int, projection=None):
     """One page of documents and the total that matches."""
     cursor = collection.find(query, projection).sort(sort).skip(skip).limit(limit)

@@ -3,7 +3,7 @@ import re
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.documents import find_page, sort_spec
+from models.documents import filter_query, find_page, sort_spec
 
 TYPE_TOPUP, TYPE_CONSUME, TYPE_MANAGE, TYPE_SYSTEM, TYPE_ERROR, TYPE_REFUND = 1, 2, 3, 4, 5, 6
 
@@ -38,20 +38,7 @@ class Logs:
 
     @staticmethod
     def build_query(filters: dict) -> dict:
-        query = {}
-        for field in _EXACT:
-            if filters.get(field) not in (None, "", 0):
-                query[field] = filters[field]
-        for field in _TEXT:
-            if filters.get(field):
-                query[field] = filters[field]
-        span = {}
-        if filters.get("start_timestamp"):
-            span["$gte"] = filters["start_timestamp"]
-        if filters.get("end_timestamp"):
-            span["$lte"] = filters["end_timestamp"]
-        if span:
-            query["created_at"] = span
+        query = filter_query(filters, _EXACT + _TEXT, "created_at")
         if filters.get("keyword"):
             pattern = {"$regex": re.escape(filters["keyword"]), "$options": "i"}
             query["$or"] = [{field: pattern} for field in _SEARCHED]

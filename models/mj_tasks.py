@@ -8,7 +8,7 @@ import dataclasses
 
 from pymongo import ASCENDING, DESCENDING
 
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import filter_query, find_page, from_doc, sort_spec, to_doc
 
 
 @dataclasses.dataclass(slots=True)
@@ -93,21 +93,7 @@ class MjTasks:
 
     @staticmethod
     def build_query(filters: dict) -> dict:
-        query = {}
-        for field in ("user_id", "channel_id"):
-            if filters.get(field):
-                query[field] = filters[field]
-        for field in ("status", "action", "mj_id"):
-            if filters.get(field):
-                query[field] = filters[field]
-        span = {}
-        if filters.get("start_timestamp"):
-            span["$gte"] = filters["start_timestamp"]
-        if filters.get("end_timestamp"):
-            span["$lte"] = filters["end_timestamp"]
-        if span:
-            query["created_at"] = span
-        return query
+        return filter_query(filters, ("user_id", "channel_id", "status", "action", "mj_id"), "created_at")
 
     async def page(self, filters: dict, skip: int, limit: int):
         order = sort_spec("created_at") + sort_spec("_id")

@@ -4,7 +4,7 @@ import dataclasses
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import filter_query, find_page, from_doc, sort_spec, to_doc
 
 STATUS_PENDING, STATUS_SUCCESS = "pending", "success"
 
@@ -74,18 +74,7 @@ class TopUps:
 
     @staticmethod
     def build_query(filters: dict) -> dict:
-        query = {}
-        for field in ("user_id", "status", "trade_no", "payment_method"):
-            if filters.get(field) not in (None, "", 0):
-                query[field] = filters[field]
-        span = {}
-        if filters.get("start_timestamp"):
-            span["$gte"] = filters["start_timestamp"]
-        if filters.get("end_timestamp"):
-            span["$lte"] = filters["end_timestamp"]
-        if span:
-            query["create_time"] = span
-        return query
+        return filter_query(filters, ("user_id", "status", "trade_no", "payment_method"), "create_time")
 
     async def page(self, filters: dict, skip: int, limit: int):
         docs, total = await find_page(self.collection, self.build_query(filters), sort_spec("create_time"),
