@@ -2,12 +2,12 @@
 routes Tollgate does not implement (answered 501 in OpenAI's error shape)."""
 import time
 
-import ujson
 
 from handlers.base import HandlerSink, RelayCallBase, RelayHandler
 from services.errors import RelayError
 from services.media import MediaRelay, media_call, parse_multipart
 from services.moderation import parse_moderation_call
+from services.relay import json_object
 
 
 class MediaSink(HandlerSink):
@@ -21,13 +21,7 @@ class _CallHandler(RelayCallBase):
 
     def json_body(self) -> dict:
         self.check_size()
-        try:
-            body = ujson.loads(self.request.body or b"")
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise RelayError(400, "The request body must be a JSON object.", "invalid_json", "invalid_request_error")
-        return body
+        return json_object(self.request.body)
 
     def call(self, kind, body, model, raw=None):
         return media_call(self.request.path, kind, self.request.body if raw is None else raw, body, model,

@@ -6,7 +6,7 @@ import ujson
 
 from services.adaptors.claude_convert import text_of
 from services.errors import RelayError
-from services.relay import RelayCall
+from services.relay import RelayCall, json_object
 
 # Client headers that change what Anthropic does; they go up with the call.
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -46,12 +46,7 @@ def _blocks_text(content) -> str:
 
 
 def parse_messages_call(raw: bytes, headers, caller, request_id: str, client_ip: str) -> MessagesCall:
-    try:
-        body = ujson.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise RelayError(400, "The request body must be a JSON object.", "invalid_json", "invalid_request_error")
+    body = json_object(raw)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise RelayError(400, "model: Field required", "missing_model", "invalid_request_error", "model")

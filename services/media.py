@@ -12,7 +12,7 @@ from services.channel_health import should_retry
 from services.errors import RelayError, upstream_error
 from services.media_billing import (RATIO_IMAGE_PRICE, duration_tokens, image_multiplier, image_request,
                                     speech_request, transcript_text, wav_seconds)
-from services.pricing import Price, PriceNotSet
+from services.pricing import Price
 from services.relay import Outcome, RelayCall
 from services.stream_relay import ClientGone, UpstreamFailed, transport_error
 from services.upstream import NO_RESPONSE
@@ -74,7 +74,7 @@ class MediaRelay:
     async def images(self, call, sink):
         model, n, size, quality = image_request(call.body)
         call.model = model
-        price = self._price(call)
+        price = self.relay.check_and_price(call)
         usd = Decimal(str(price.fixed_price if price.per_call else RATIO_IMAGE_PRICE * price.model_ratio))
         each = usd * Decimal(str(image_multiplier(model, size, quality)))
         paid = Price(0, 0, price.group_ratio, float(each * n))
@@ -86,7 +86,7 @@ class MediaRelay:
     # Speech -----------------------------------------------------------------------------------
     async def speech(self, call, sink):
         text = speech_request(call.body)
-        price = self._price(call)
+        price = self.relay.check_and_price(call)
         quota = self.pricing.quota(price, len(text), 0)
         charge, channel = await self._paid(call, quota, lambda c: self._stream_audio(call, c, sink))
         await self._settle(call, price, charge, quota, Usage(len(text), 0), channel)
@@ -117,7 +117,7 @@ class MediaRelay:
 
     # Transcriptions and translations ------------------------------------------------------------
     async def transcription(self, call, sink, response_format: str, upload: bytes):
-        price = self._price(call)
+        price = self.relay.check_and_price(call)
         seconds = wav_seconds(upload)
         tokens = duration_tokens(seconds) if seconds is not None else self.relay.options["PreConsumedQuota"]
         charge, (response, channel) = await self._paid(call, self.pricing.quota(price, tokens, 0),
@@ -129,21 +129,6 @@ class MediaRelay:
         await self._settle(call, price, charge, self.pricing.quota(price, tokens, 0), Usage(tokens, 0), channel)
 
     # Shared -----------------------------------------------------------------------------------
-    def _price(self, call) -> Price:
-        token, group = call.caller.token, call.group
-        if token.models and call.model not in token.models:
-            raise RelayError(403, f"This API key may not use the model {call.model}.", "model_not_allowed",
-                             "invalid_request_error", "model")
-        if not call.caller.pinned_channel and not self.relay.routing.serves(group, call.model):
-            raise RelayError(404, f"The model `{call.model}` does not exist or you do not have access to it.",
-                             "model_not_found", "invalid_request_error", "model")
-        try:
-            return self.pricing.price(call.model, group, token.billing_mode == "per_call")
-        except PriceNotSet:
-            raise RelayError(400, f"No price is set for the model {call.model}; an administrator must set "
-                             "its ratio or price first.", "model_price_not_set", "invalid_request_error",
-                             "model") from None
-
     async def _paid(self, call, amount, one):
         """Pre-charge `amount`, then run the attempts; the charge is refunded unless one succeeds."""
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user, amount)

@@ -66,14 +66,20 @@ class Outcome:
     first_event_ms: int = 0
 
 
-def parse_call(path: str, raw: bytes, caller, request_id: str, client_ip: str = "") -> RelayCall:
-    """Read the request body once; a body that cannot be relayed is refused here, before any charge."""
+def json_object(raw: bytes) -> dict:
+    """A request body that must be a JSON object, or the 400 that says it is not."""
     try:
         body = ujson.loads(raw) if raw else None
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise RelayError(400, "The request body must be a JSON object.", "invalid_json", "invalid_request_error")
+    return body
+
+
+def parse_call(path: str, raw: bytes, caller, request_id: str, client_ip: str = "") -> RelayCall:
+    """Read the request body once; a body that cannot be relayed is refused here, before any charge."""
+    body = json_object(raw)
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise RelayError(400, "The request must name a model.", "missing_model", "invalid_request_error", "model")
@@ -106,7 +112,7 @@ class Relay:
 
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
-        price = self._check_and_price(call)
+        price = self.check_and_price(call)
         if call.kind == "chat":
             call.image_sizes = await self.user_content.image_sizes(call.body["messages"])
         prompt_tokens = call.prompt_estimate = await _off_loop(len(call.raw), self._prompt_tokens, call)
@@ -125,7 +131,8 @@ class Relay:
         await self._settle(call, price, charge, outcome, prompt_tokens)
 
     # Before the call --------------------------------------------------------------------------
-    def _check_and_price(self, call):
+    def check_and_price(self, call):
+        """The call's price, after checking the key may use the model and some channel serves it."""
         token, group = call.caller.token, call.group
         if token.models and call.model not in token.models:
             raise RelayError(403, f"This API key may not use the model {call.model}.", "model_not_allowed",
