@@ -12,6 +12,10 @@ class Counters:
         )
         return doc["seq"]
 
+    async def current(self, name: str) -> int:
+        doc = await self.collection.find_one({"_id": name})
+        return doc["seq"] if doc else 0
+
     async def at_least(self, name: str, value: int):
         """Raise the counter to `value` (used when documents arrive with their own ids)."""
         await self.collection.update_one({"_id": name}, {"$max": {"seq": value}}, upsert=True)

@@ -1,6 +1,7 @@
 """Change notices: when a channel, option, token or user changes, every process drops or reloads what it
 holds. Handlers on this process run at once; with Redis, the notice is published to every other node too.
-Without Redis (or while it is down) other nodes catch up at their next SYNC_FREQUENCY refresh."""
+Without Redis, every change also bumps a counter in MongoDB that each process checks every second
+(`poll`): a process that sees it move reloads channels and options and forgets its cached tokens and users."""
 import asyncio
 import logging
 import uuid
@@ -9,11 +10,14 @@ import ujson
 
 log = logging.getLogger("tollgate.changes")
 CHANNEL = "tollgate:changes"
+COUNTER = "changes"
 
 
 class Changes:
-    def __init__(self, redis=None):
+    def __init__(self, redis=None, counters=None):
         self.redis = redis
+        self.counters = counters          # used without Redis: models.counters.Counters
+        self._seen = None                 # the change counter as this process last knew it
         self.origin = uuid.uuid4().hex
         self._handlers = {}
         self._listener = None
@@ -25,12 +29,24 @@ class Changes:
     async def publish(self, kind: str, value=None):
         await self._dispatch(kind, value)
         if self.redis is None:
+            if self.counters is not None:
+                self._seen = await self.counters.next_id(COUNTER)
             return
         message = ujson.dumps({"origin": self.origin, "kind": kind, "value": value})
         try:
             await self.redis.publish(CHANNEL, message)
         except Exception as exc:
             log.warning("could not publish a %s change to Redis: %s", kind, exc)
+
+    async def poll(self):
+        """Without Redis: catch up with changes other processes made since the last look."""
+        if self.redis is not None or self.counters is None:
+            return
+        current = await self.counters.current(COUNTER)
+        if self._seen is not None and current != self._seen:
+            for kind in ("channels", "options", "everyone"):
+                await self._dispatch(kind, None)
+        self._seen = current
 
     async def _dispatch(self, kind, value):
         for handler in self._handlers.get(kind, ()):

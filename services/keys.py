@@ -89,6 +89,11 @@ class KeyResolver:
         if self.shared is not None:
             await self.shared.drop("token", key_hash)
 
+    def forget_everyone(self, _=None):
+        """Drop every cached token and user of this process (something changed somewhere)."""
+        self.tokens.clear()
+        self.users.clear()
+
     async def forget_user(self, user_id: int):
         self.users.drop(user_id)
         if self.shared is not None:

@@ -107,6 +107,7 @@ class Services:
         await self.book.sync()
         await self.book.release_idle()
         await self.db.nodes.seen(self.book.node, time.time())
+        await self.changes.poll()
 
     async def close(self):
         if self._sync:
@@ -165,9 +166,10 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     keys = KeyResolver(db, keyring, cache_seconds, guard, settings.sync_frequency, limits)
     routing = RoutingTable(db)
     await routing.reload()
-    changes = Changes(redis)
+    changes = Changes(redis, db.counters)
     changes.on("token", keys.forget_token)
     changes.on("user", keys.forget_user)
+    changes.on("everyone", keys.forget_everyone)
     changes.on("channels", lambda _: routing.reload())
     changes.on("options", lambda _: options.refresh())
     upstream = Upstream(settings.upstream_max_clients, settings.connect_timeout, settings.relay_timeout)

@@ -24,7 +24,8 @@ def second_node(io_loop, gateway, mongo_uri):
     services = io_loop.run_sync(lambda: build_services(settings, mongo_uri))
     services.changes.start()
     server, url = serve(io_loop, make_app(services))
-    io_loop.run_sync(services.changes.listening.wait)
+    if services.redis is not None:
+        io_loop.run_sync(services.changes.listening.wait)
     yield GatewayClient(url, services)
     server.stop()
     io_loop.run_sync(services.close)
@@ -82,3 +83,29 @@ async def test_rate_limit_counts_are_shared_by_the_nodes(gateway, second_node):
         await redis.delete(name)
     codes = [(await node.fetch("/api/status")).status for node in (gateway, second_node, gateway, second_node)]
     assert codes == [200, 200, 200, 429]       # a limit of 3 per address, counted across both nodes
+
+
+class TestWithoutRedis:
+    """Two processes on one database and no Redis: a change reaches the other at its next poll (every
+    BATCH_UPDATE_INTERVAL), which the test runs by hand."""
+
+    @pytest.fixture
+    def settings_overrides(self):
+        return {"token_cache_seconds": 3600}
+
+    @pytest.mark.gen_test
+    async def test_a_new_channel_and_a_disabled_token_reach_the_other_process(self, gateway, second_node,
+                                                                              upstream):
+        user = await gateway.make_user()
+        key = await gateway.make_token(user)
+        await second_node.services.changes.poll()          # the other process knows where the counter is
+        assert (await second_node.fetch("/v1/chat/completions", "POST", json=CHAT, key=key)).status == 404
+
+        await gateway.make_channel(upstream.url)
+        await second_node.services.changes.poll()
+        assert (await second_node.fetch("/v1/chat/completions", "POST", json=CHAT, key=key)).status == 200
+
+        token_id = (await gateway.services.tokens.page(user.id, "", 1, 10))[0][0]["id"]
+        await gateway.services.tokens.update(user.id, token_id, {"status": 2}, status_only=True)
+        await second_node.services.changes.poll()
+        assert (await second_node.fetch("/v1/models", key=key)).status == 401
