@@ -22,7 +22,7 @@ async def browser_page(width=1280, height=900, timezone=None):
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             context = await browser.new_context(viewport={"width": width, "height": height}, timezone_id=timezone,
-                                                accept_downloads=True)
+                                                locale="en-US", accept_downloads=True)
             page = await context.new_page()
             page.set_default_timeout(15000)
             page.on("pageerror", lambda error: errors.append(error))

@@ -1,7 +1,9 @@
 """The user dashboard in a real headless Chromium against a real gateway: register, log in, make a key,
 use it, find the call in the logs and the chart; keys on a phone; paging; prices; the top-up return page;
 the default root password warning."""
+import datetime
 import time
+import zoneinfo
 
 import pytest
 
@@ -9,13 +11,14 @@ from models.top_ups import TopUp
 from tests.browser import PHONE, browser_page, log_in, screenshot, toast
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+TOKYO = "Asia/Tokyo"
 ROUTES = ("home", "tokens", "logs", "topup", "mj", "pricing", "invite", "profile")
 
 
 @pytest.mark.gen_test(timeout=120)
 async def test_register_login_create_key_use_it_and_see_the_log_and_the_chart(gateway, upstream):
     await gateway.make_channel(upstream.url)
-    async with browser_page() as page:
+    async with browser_page(timezone=TOKYO) as page:    # days and times in the browser's zone, not UTC
         await page.goto(gateway.url + "/#/register")
         await page.fill("input[name=username]", "carol")
         await page.fill("input[name=password]", "carol-password")
@@ -49,6 +52,9 @@ async def test_register_login_create_key_use_it_and_see_the_log_and_the_chart(ga
 
         await page.click("nav >> text=Logs")
         await page.wait_for_selector("td >> text=gpt-4o-mini")
+        local = datetime.datetime.fromtimestamp(entry["created_at"], zoneinfo.ZoneInfo(TOKYO))
+        shown = local.strftime(f"{local.month}/{local.day}/%Y, {local.hour % 12 or 12}:%M:%S %p")
+        assert await page.inner_text("td[data-label=Time]") == shown
         assert await page.locator("td >> text=my script").count() == 1
         totals = page.locator("#log-totals", has_text="Spent in this selection")
         await totals.wait_for()
@@ -71,11 +77,15 @@ async def test_register_login_create_key_use_it_and_see_the_log_and_the_chart(ga
 
 
 @pytest.mark.gen_test(timeout=120)
-async def test_every_user_page_renders_without_errors(gateway, upstream):
+async def test_every_user_page_renders_without_errors_and_quota_as_the_option_says(gateway, upstream):
     await gateway.make_channel(upstream.url)
-    await gateway.make_user(username="visitor")
+    await gateway.make_user(username="visitor", quota=1_250_000)
     async with browser_page() as page:
         await log_in(page, gateway, "visitor", "password1")
+        assert await page.inner_text("#card-balance .value") == "$2.50"
+        await gateway.services.options.set("DisplayInCurrencyEnabled", "false")
+        await page.reload()
+        await page.wait_for_selector("#card-balance .value >> text=1250000")
         for route in ROUTES:
             await page.goto(f"{gateway.url}/#/{route}")
             await page.wait_for_selector("main h1")
@@ -117,6 +127,7 @@ async def test_tokens_on_a_phone_batch_create_edit_and_disable(gateway):
         await page.uncheck("dialog input[name=unlimited_quota]")
         await page.fill("dialog input[name=remain_quota]", "12345")
         await page.fill("dialog input[name=models]", "gpt-4o-mini")
+        await page.fill("dialog input[name=rpm_limit]", "30")
         await page.click("dialog button[type=submit]")
         await toast(page, "ok", "Saved")
         await row.locator("text=Disable").click()
@@ -134,6 +145,7 @@ async def test_tokens_on_a_phone_batch_create_edit_and_disable(gateway):
     [edited] = tokens
     assert edited["remain_quota"] == 12345 and not edited["unlimited_quota"]
     assert edited["models"] == "gpt-4o-mini" and edited["status"] == 2 and edited["subnet"] == ""
+    assert edited["rpm_limit"] == 30
 
 
 @pytest.mark.gen_test(timeout=120)

@@ -155,7 +155,7 @@ function manage(user, action, reload) {
 
 function adjustQuota(user, reload) {
   const box = dialog(`Credit or debit ${user.username}`, form([
-    { name: "delta", label: "Quota to add (negative to take)", type: "number", value: 0 },
+    { name: "delta", label: "Quota to add (negative to take)", type: "number", value: 0, help: UI.quotaHelp() },
     { name: "remark", label: "Remark (kept in the log)" }], "Apply", async (v) => {
     await act(api("POST", "/api/user/quota", { id: user.id, delta: v.delta, remark: v.remark }), "Balance changed");
     box.close();
@@ -219,7 +219,7 @@ Admin.redemptions = async () => {
 
 function newCodes(reload) {
   const box = dialog("New redemption codes", form([
-    { name: "name", label: "Name" }, { name: "quota", label: "Quota per code", type: "number", value: 500000 },
+    { name: "name", label: "Name" }, { name: "quota", label: "Quota per code", type: "number", value: 500000, help: UI.quotaHelp() },
     { name: "count", label: "How many (1–100)", type: "number", value: 10 }], "Create", async (v) => {
     const keys = await act(api("POST", "/api/redemption/", v), "Codes created");
     box.close();

@@ -108,6 +108,11 @@ const UI = (() => {
     return String(quota);
   }
 
+  // Amounts are typed in quota units; say what one dollar is.
+  function quotaHelp() {
+    return `${(state.status || {}).quota_per_unit} quota = $1`;
+  }
+
   // ---- Tables with server paging --------------------------------------------------------------
   // spec: {path, columns: [{title, render(row)}], filters: [{name, label, type}], actions(row) -> [nodes],
   //        key: a name to remember the page size under, toolbar: [nodes]}
@@ -286,5 +291,5 @@ const UI = (() => {
     return state.status;
   }
 
-  return { api, act, h, toast, copy, date, localInput, localDay, money, table, form, dialog, barChart, router, loadStatus, state };
+  return { api, act, h, toast, copy, date, localInput, localDay, money, quotaHelp, table, form, dialog, barChart, router, loadStatus, state };
 })();

@@ -82,11 +82,12 @@ async function drawUsage(box, days) {
 const TOKEN_FIELDS = (t = {}) => [
   { name: "name", label: "Name", value: t.name || "" },
   { name: "unlimited_quota", label: "Unlimited quota", type: "checkbox", value: t.unlimited_quota ?? true },
-  { name: "remain_quota", label: "Quota (when limited)", type: "number", value: t.remain_quota ?? 0 },
+  { name: "remain_quota", label: "Quota (when limited)", type: "number", value: t.remain_quota ?? 0, help: UI.quotaHelp() },
+  { name: "rpm_limit", label: "Requests per minute (0: no limit)", type: "number", value: t.rpm_limit ?? 0 },
   { name: "expired_time", label: "Expires (empty: never)", type: "datetime", value: localInput(t.expired_time) },
   { name: "models", label: "Allowed models (comma-separated; empty: all)", value: t.models || "" },
   { name: "subnet", label: "Allowed IPs / CIDRs (comma-separated; empty: any)", value: t.subnet || "" },
-  { name: "group", label: "Group", type: "select", value: t.group || "", options: [["", "Your account's group"], ...GROUPS.map((g) => [g, g])] },
+  { name: "group", label: "Group", type: "select", value: t.group || "", options: [["", "Your account's group"], ...[...new Set([...GROUPS, t.group].filter(Boolean))].map((g) => [g, g])] },
   { name: "billing_mode", label: "Billing", type: "select", value: t.billing_mode || "ratio", options: [["ratio", "By tokens (ratio)"], ["per_call", "Per call"]] },
 ];
 
@@ -123,7 +124,7 @@ async function revealKey(id) {
 }
 
 function showSnippet(key) {
-  const base = `${location.origin}/v1`;
+  const base = `${UI.state.status.server_address || location.origin}/v1`;
   const text = `export OPENAI_BASE_URL=${base}\nexport OPENAI_API_KEY=${key}\n\ncurl ${base}/chat/completions \\\n  -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\\n  -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'`;
   dialog("Use this key", h("div", {}, h("pre", { class: "snippet" }, text), h("button", { onclick: () => copy(text, "Snippet") }, "Copy")));
 }
