@@ -23,7 +23,7 @@ Admin.overview = async () => {
       stat("Spent this week", money(data.week.quota)),
       stat("Channels enabled", `${data.channels.enabled} / ${data.channels.total}`)));
   const labels = data.days.map((d) => d.day.slice(5));
-  section.append(barChart(labels, { quota: data.days.map((d) => d.quota) }, "Quota spent per day (7 days)"));
+  section.append(barChart(labels, { spent: data.days.map((d) => d.quota) }, "Spent per day (last 7 UTC days)", money));
   section.append(h("div", { class: "cards" },
     listCard("Top models this week", data.top_models.map((m) => [m.model_name, money(m.quota)])),
     listCard("Top users this week", data.top_users.map((u) => [u.username, money(u.quota)])),

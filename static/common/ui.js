@@ -260,7 +260,7 @@ const UI = (() => {
       if (i % Math.ceil(labels.length / 10)) return;   // at most ten labels fit under the bars
       markup += `<text x="${pad + i * barW + barW / 2}" y="${height - 10}" font-size="10" text-anchor="middle">${esc(label)}</text>`;
     });
-    markup += `<text x="${pad}" y="${pad - 10}" font-size="10" fill="#6b7280">max ${esc(format(max))}</text>`;
+    if (Math.max(...totals) > 0) markup += `<text x="${pad}" y="${pad - 10}" font-size="10" fill="#6b7280">max ${esc(format(max))}</text>`;
     svg.innerHTML = markup;
     const legend = h("div", { class: "legend" }, names.map((n, k) => h("span", {}, h("i", { style: `background:${colours[k % colours.length]}` }), n)));
     return h("figure", { class: "chart" }, h("figcaption", {}, title), svg, legend);
