@@ -55,6 +55,17 @@ def _mongodb_dsn(text: str) -> str:
     return text
 
 
+GEMINI_THRESHOLDS = ("BLOCK_NONE", "OFF", "BLOCK_ONLY_HIGH", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_LOW_AND_ABOVE",
+                     "HARM_BLOCK_THRESHOLD_UNSPECIFIED")
+
+
+def _gemini_threshold(text: str) -> str:
+    value = text.strip().upper()
+    if value not in GEMINI_THRESHOLDS:
+        raise ValueError("must be one of " + ", ".join(GEMINI_THRESHOLDS))
+    return value
+
+
 SETTINGS = [
     Setting("port", 3000, _positive_int, "HTTP port to listen on (flag --port)."),
     Setting("log_dir", "./logs", str, "Directory for log files (flag --log-dir)."),
@@ -94,6 +105,14 @@ SETTINGS = [
     Setting("sql_conn_max_lifetime", 0, _non_negative_int,
             "Seconds an idle MongoDB connection is kept (maxIdleTimeMS); 0 keeps it. SQL_MAX_LIFETIME works too."),
     Setting("azure_api_version", "2024-10-21", str, "api-version of Azure OpenAI calls when the channel names none."),
+    Setting("max_file_download_mb", 20, _positive_int,
+            "Largest file (an image given by web address in a message) the gateway downloads, in MiB."),
+    Setting("user_content_allow_private", False, _bool,
+            "Also fetch images from loopback and private network addresses (off: only public ones)."),
+    Setting("user_content_request_timeout", 30, _positive_int,
+            "Seconds a download of a file given by web address in a message may take."),
+    Setting("gemini_safety_setting", "BLOCK_NONE", _gemini_threshold,
+            "Threshold sent to Gemini for every harm category (BLOCK_NONE, OFF, BLOCK_ONLY_HIGH, ...)."),
 ]
 
 # Other names One API operators already have in their environment files.

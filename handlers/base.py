@@ -88,6 +88,34 @@ class RelayHandler(BaseHandler):
 API_WINDOW, CRITICAL_WINDOW = 180, 1200     # seconds
 
 
+class RelayCallBase(RelayHandler):
+    """A /v1 call relayed to an upstream: body size checked, this connection as the answer's sink, and the
+    call counted as in flight until its bill is settled (a stopping server waits for it)."""
+
+    access = {"POST": "key"}
+    sink = None
+    sink_class = None      # HandlerSink unless a handler needs more of it
+
+    def check_size(self):
+        limit = self.services.settings.max_request_body_mb * 1024 * 1024
+        if len(self.request.body) > limit:
+            raise RelayError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
+                             "request_too_large", "invalid_request_error")
+
+    async def run(self, work):
+        """Run `work(sink)` (one relay call) with this connection as its sink."""
+        self.sink = (self.sink_class or HandlerSink)(self)
+        self.services.inflight.enter(self.sink)
+        try:
+            await work(self.sink)
+        finally:
+            self.services.inflight.leave(self.sink)
+
+    def on_connection_close(self):
+        if self.sink is not None:
+            self.sink.closed()
+
+
 class ApiHandler(BaseHandler):
     """/api routes: the caller is a logged-in user (session cookie or access token)."""
 

@@ -1,17 +1,12 @@
-"""POST /v1/messages: Anthropic's Messages API for Claude clients (key in x-api-key or Authorization);
-errors in Anthropic's shape."""
-from handlers.base import HandlerSink, RelayHandler
+"""POST /v1/messages: Anthropic's Messages API for Claude clients (key in x-api-key or Authorization),
+relayed as is to Claude channels and converted for OpenAI-compatible ones; errors in Anthropic's shape."""
+from handlers.base import RelayCallBase
+from services.adaptors.messages_convert import error_body
 from services.claude_native import parse_messages_call
 from services.errors import RelayError
 
-ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-               404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}
 
-
-class ClaudeMessagesHandler(RelayHandler):
-    access = {"POST": "key"}
-    sink = None
-
+class ClaudeMessagesHandler(RelayCallBase):
     async def prepare(self):
         headers = self.request.headers
         authorization = headers.get("Authorization") or (
@@ -19,22 +14,10 @@ class ClaudeMessagesHandler(RelayHandler):
         self.caller = await self.services.keys.resolve(authorization, self.request.remote_ip)
 
     async def post(self):
-        limit = self.services.settings.max_request_body_mb * 1024 * 1024
-        if len(self.request.body) > limit:
-            raise RelayError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
-                             "request_too_large", "invalid_request_error")
+        self.check_size()
         call = parse_messages_call(self.request.body, self.request.headers, self.caller, self.request_id,
                                    self.request.remote_ip)
-        self.sink = HandlerSink(self)
-        self.services.inflight.enter(self.sink)
-        try:
-            await self.services.relay.handle(call, self.sink)
-        finally:
-            self.services.inflight.leave(self.sink)
-
-    def on_connection_close(self):
-        if self.sink is not None:
-            self.sink.closed()
+        await self.run(lambda sink: self.services.relay.handle(call, sink))
 
     def write_error(self, status_code, **kwargs):
         info = kwargs.get("exc_info")
@@ -43,8 +26,7 @@ class ClaudeMessagesHandler(RelayHandler):
             status_code, message = error.status, error.message
         else:
             message = f"The gateway failed to handle this request (request id: {self.request_id})."
-        kind = ERROR_TYPES.get(status_code, "api_error")
-        self.write_json({"type": "error", "error": {"type": kind, "message": message}}, status_code)
+        self.write_json(error_body(status_code, message), status_code)
 
 
 routes = [(r"/v1/messages", ClaudeMessagesHandler)]

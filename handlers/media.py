@@ -4,7 +4,7 @@ import time
 
 import ujson
 
-from handlers.base import HandlerSink, RelayHandler
+from handlers.base import HandlerSink, RelayCallBase, RelayHandler
 from services.errors import RelayError
 from services.media import MediaRelay, media_call, parse_multipart
 from services.moderation import parse_moderation_call
@@ -16,15 +16,11 @@ class MediaSink(HandlerSink):
         self.handler.set_header("Content-Type", content_type)
 
 
-class _CallHandler(RelayHandler):
-    access = {"POST": "key"}
-    sink = None
+class _CallHandler(RelayCallBase):
+    sink_class = MediaSink
 
     def json_body(self) -> dict:
-        limit = self.services.settings.max_request_body_mb * 1024 * 1024
-        if len(self.request.body) > limit:
-            raise RelayError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
-                             "request_too_large", "invalid_request_error")
+        self.check_size()
         try:
             body = ujson.loads(self.request.body or b"")
         except ValueError:
@@ -37,18 +33,6 @@ class _CallHandler(RelayHandler):
         return media_call(self.request.path, kind, self.request.body if raw is None else raw, body, model,
                           self.caller, self.request_id, self.request.remote_ip)
 
-    async def run(self, work):
-        """Run one relay call with this connection as its sink, counted as in flight until settled."""
-        self.sink = MediaSink(self)
-        self.services.inflight.enter(self.sink)
-        try:
-            await work(self.sink)
-        finally:
-            self.services.inflight.leave(self.sink)
-
-    def on_connection_close(self):
-        if self.sink is not None:
-            self.sink.closed()
 
 
 class ImagesHandler(_CallHandler):

@@ -1,34 +1,19 @@
 """/v1: the OpenAI-compatible relay routes."""
 import time
 
-from handlers.base import HandlerSink, RelayHandler
+from handlers.base import RelayCallBase, RelayHandler
 from services.errors import RelayError
 from services.relay import parse_call
 
 
-class RelayCallHandler(RelayHandler):
+class RelayCallHandler(RelayCallBase):
     """POST /v1/chat/completions, /v1/completions, /v1/embeddings."""
 
-    access = {"POST": "key"}
-    sink = None
-
     async def post(self):
-        limit = self.services.settings.max_request_body_mb * 1024 * 1024
-        if len(self.request.body) > limit:
-            raise RelayError(413, f"The request body is larger than {limit // (1024 * 1024)} MiB.",
-                             "request_too_large", "invalid_request_error")
+        self.check_size()
         call = parse_call(self.request.path, self.request.body, self.caller, self.request_id,
                           self.request.remote_ip)
-        self.sink = HandlerSink(self)
-        self.services.inflight.enter(self.sink)
-        try:
-            await self.services.relay.handle(call, self.sink)
-        finally:
-            self.services.inflight.leave(self.sink)
-
-    def on_connection_close(self):
-        if self.sink is not None:
-            self.sink.closed()
+        await self.run(lambda sink: self.services.relay.handle(call, sink))
 
 
 class ModelsHandler(RelayHandler):

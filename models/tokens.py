@@ -2,7 +2,6 @@
 import dataclasses
 import re
 
-from pymongo import ASCENDING, DESCENDING
 
 from models import quota
 from models.documents import find_page, from_doc, sort_spec, to_doc

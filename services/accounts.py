@@ -70,7 +70,10 @@ class Accounts:
         root = User(id=0, username="root", display_name="Root User", role=ROLE_ROOT,
                     password_hash=await hash_password(ROOT_PASSWORD), quota=ROOT_QUOTA, created_time=int(time.time()),
                     default_password=True)
-        return await self.create(root)
+        try:
+            return await self.create(root)
+        except AccountError:    # another worker or node starting on the same empty database made it first
+            return None
 
     async def register(self, username, password, display_name=None, aff_code=None) -> User:
         """A new common user; with another user's invite code both get the invite rewards."""

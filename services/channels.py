@@ -12,7 +12,6 @@ from models.channels import (
     Channel,
 )
 
-from services import metrics
 from services.errors import NotFound, ServiceError
 
 log = logging.getLogger("tollgate.channels")

@@ -34,6 +34,36 @@ def parse_multipart(content_type: str, raw: bytes):
     return values, upload["body"] if upload else b""
 
 
+def replace_form_field(raw: bytes, content_type: str, name: str, value: str) -> bytes:
+    """The multipart body with the value of the plain field `name` replaced; everything else (the
+    upload included) is kept byte for byte. Unchanged when there is no such field."""
+    boundary = _boundary(content_type)
+    if not boundary:
+        return raw
+    delimiter = b"--" + boundary
+    wanted = f'name="{name}"'.encode()
+    position = raw.find(delimiter)
+    while position != -1:
+        header_start = position + len(delimiter) + 2           # past the delimiter's CRLF
+        following = raw.find(b"\r\n" + delimiter, header_start)
+        header_end = raw.find(b"\r\n\r\n", header_start)
+        if following == -1 or header_end == -1:
+            return raw
+        headers = raw[header_start:header_end]
+        if wanted in headers and b"filename=" not in headers:
+            return raw[:header_end + 4] + value.encode() + raw[following:]
+        position = following + 2
+    return raw
+
+
+def _boundary(content_type: str) -> bytes:
+    for field in content_type.split(";")[1:]:
+        key, _, value = field.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return value.strip('"').encode()
+    return b""
+
+
 class MediaRelay:
     def __init__(self, relay):
         self.relay = relay
@@ -127,6 +157,9 @@ class MediaRelay:
         url, headers, body = adaptor_for(channel.type).build(channel, call)
         if call.kind == "transcription":     # multipart goes up as it came, boundary and all
             headers["Content-Type"], body = call.body["content_type"], call.raw
+            mapped = (channel.model_mapping or {}).get(call.model)
+            if mapped and mapped != call.model:   # only the model field changes: the upload is not re-encoded
+                body = replace_form_field(body, call.body["content_type"], "model", mapped)
         response = await self.relay.upstream.fetch(url, "POST", headers, body)
         if response.status == NO_RESPONSE:
             raise UpstreamFailed(transport_error(response.error))

@@ -21,6 +21,7 @@ from services.errors import RelayError, upstream_error
 from services.pricing import PriceNotSet
 from services.stream_relay import UpstreamFailed, relay_stream, transport_error
 from services.upstream import NO_RESPONSE
+from services.user_content import UserContent
 from services.usage import Usage
 
 log = logging.getLogger("tollgate.relay")
@@ -49,6 +50,9 @@ class RelayCall:
     request_id: str
     client_ip: str = ""
     started: float = dataclasses.field(default_factory=time.monotonic)
+    prompt_estimate: int = 0     # the local count of the prompt, for answers whose upstream gives none
+    image_sizes: dict = dataclasses.field(default_factory=dict)   # web image url → (width, height)
+    web_images: dict = dataclasses.field(default_factory=dict)    # web image url → (mime, base64), once fetched
 
     @property
     def group(self) -> str:
@@ -97,11 +101,15 @@ class Relay:
         self.tokenizer = tokenizer
         self.channels = channels
         self.logs = logs
+        self.user_content = UserContent(upstream, settings.max_file_download_mb * 1024 * 1024,
+                                        settings.user_content_request_timeout, settings.user_content_allow_private)
 
     async def handle(self, call: RelayCall, sink):
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
         price = self._check_and_price(call)
-        prompt_tokens = await _off_loop(len(call.raw), self._prompt_tokens, call)
+        if call.kind == "chat":
+            call.image_sizes = await self.user_content.image_sizes(call.body["messages"])
+        prompt_tokens = call.prompt_estimate = await _off_loop(len(call.raw), self._prompt_tokens, call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,
                                                self._estimate(call, price, prompt_tokens))
         try:
@@ -137,7 +145,7 @@ class Relay:
         if hasattr(call, "count_prompt"):   # calls of other protocols count their own prompt
             return call.count_prompt(count)
         if call.kind == "chat":
-            tokens = count.count_messages(call.model, call.body["messages"])
+            tokens = count.count_messages(call.model, call.body["messages"], call.image_sizes)
             tools = call.body.get("tools") or call.body.get("functions")
             if tools:
                 tokens += count.count_text(call.model, ujson.dumps(tools))
@@ -193,6 +201,8 @@ class Relay:
 
     async def _one(self, call, channel, sink) -> Outcome:
         adaptor = adaptor_for(channel.type)
+        if hasattr(adaptor, "prepare"):   # fetches what the upstream needs in the request itself
+            await adaptor.prepare(call, self.user_content)
         url, headers, body = adaptor.build(channel, call)
         if call.stream:
             return await self._one_stream(call, channel, adaptor, sink, url, headers, body)

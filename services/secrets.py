@@ -22,9 +22,19 @@ def load_or_create_secret(configured: str, data_dir: str) -> str:
             return f.read().strip()
     os.makedirs(data_dir, exist_ok=True)
     value = _random.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under a private name, then linked into place: workers starting together on a new
+    # data directory all end up with the one secret that won, never a half-written file.
+    draft = f"{path}.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(value)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        with open(path) as f:
+            value = f.read().strip()
+    finally:
+        os.unlink(draft)
     return value
 
 

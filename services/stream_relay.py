@@ -65,7 +65,10 @@ async def relay_stream(stream, meter, sink, idle_timeout: float, buffer_limit: i
         while True:
             chunk = await stream.next_chunk(idle_timeout)
             events = splitter.feed(chunk) if chunk is not None else splitter.rest()
-            out = b"".join(e + b"\n\n" for e in map(meter.on_event, events) if e is not None)
+            outputs = list(map(meter.on_event, events))
+            if chunk is None and hasattr(meter, "on_end"):   # meters that close their own protocol's stream
+                outputs.append(meter.on_end())
+            out = b"".join(e + b"\n\n" for e in outputs if e is not None)
             if out:
                 if not sink.started:
                     result.first_event_ms = int((clock() - started_at) * 1000)
@@ -130,6 +133,8 @@ async def _end_early(stream, sink, result, error: RelayError):
     if not sink.started:
         raise UpstreamFailed(error)
     try:
-        await sink.write(error_event(error))
+        # Meters of other protocols word the error event as their clients expect it.
+        own = getattr(result.meter, "error_event", None)
+        await sink.write(own(error) + b"\n\n" if own else error_event(error))
     except ClientGone:
         result.client_gone = True

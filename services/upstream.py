@@ -52,8 +52,10 @@ class Upstream:
             return UpstreamResponse(NO_RESPONSE, HTTPHeaders(), b"", str(exc))
         return UpstreamResponse(response.code, response.headers, response.body or b"")
 
-    def open_stream(self, url, method="POST", headers=None, body=None) -> "UpstreamStream":
-        return UpstreamStream(self, url, method, headers, body)
+    def open_stream(self, url, method="POST", headers=None, body=None, timeout=None,
+                    follow_redirects=True) -> "UpstreamStream":
+        """`timeout`: seconds for the whole transfer, when it must differ from RELAY_TIMEOUT."""
+        return UpstreamStream(self, url, method, headers, body, timeout, follow_redirects)
 
     def close(self):
         self.client.close()
@@ -63,7 +65,7 @@ class UpstreamStream:
     """One upstream response read chunk by chunk. `status` and `headers` are known once `wait_headers`
     returns; `next_chunk` gives body chunks in order and None at the end."""
 
-    def __init__(self, upstream: Upstream, url, method, headers, body):
+    def __init__(self, upstream: Upstream, url, method, headers, body, timeout=None, follow_redirects=True):
         self.status = 0
         self.headers = HTTPHeaders()
         self.error = ""
@@ -79,6 +81,8 @@ class UpstreamStream:
             method,
             headers,
             body,
+            timeout,
+            follow_redirects=follow_redirects,
             header_callback=self._on_header_line,
             streaming_callback=self._on_chunk,
             prepare_curl_callback=self._allow_abort,

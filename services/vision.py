@@ -3,7 +3,9 @@
 detail "low": a flat base cost. "high" or "auto": the image is fitted into 2048×2048, then scaled so its
 shorter side is at most 768; each 512×512 tile costs the tile price, plus the base. gpt-4o-mini bills
 images at its own (higher) rates. The size is read from the header of a data: URL image (PNG, GIF,
-JPEG, WebP); an image given by web address, or one whose size cannot be read, is counted as 1024×1024.
+JPEG, WebP), or of an image given by web address from its first bytes, fetched before the call within
+the download limits (services/user_content.py); an image whose size cannot be read is counted at the
+default size, 1024×1024 (765 tokens at high detail).
 """
 import base64
 import binascii
@@ -15,12 +17,13 @@ ASSUMED_SIZE = (1024, 1024)
 HEADER_BYTES = 256 * 1024     # image sizes are in the first bytes (JPEG: the first frame header)
 
 
-def image_tokens(model: str, image) -> int:
+def image_tokens(model: str, image, sizes=None) -> int:
+    """`sizes`: url → (width, height) of images given by web address, read before counting."""
     url, detail = (image.get("url"), image.get("detail")) if isinstance(image, dict) else (image, None)
     base, tile = RATES["gpt-4o-mini"] if str(model).startswith("gpt-4o-mini") else RATES["default"]
     if detail == "low":
         return base
-    width, height = data_url_size(url) or ASSUMED_SIZE
+    width, height = data_url_size(url) or (sizes or {}).get(url) or ASSUMED_SIZE
     if max(width, height) > 2048:
         scale = 2048 / max(width, height)
         width, height = width * scale, height * scale

@@ -83,16 +83,3 @@ async def test_errors_come_in_anthropic_shape(gateway, claude):
     assert busy.json["error"]["message"].startswith("Overloaded")
     await gateway.settled()
     assert await gateway.quota_of(user) == 10_000_000
-
-
-@pytest.mark.gen_test
-async def test_messages_never_go_to_openai_channels(gateway, claude, upstream):
-    user, key = await user_and_key(gateway)
-    await gateway.make_channel(upstream.url, models=MODEL)
-
-    response = await gateway.fetch("/v1/messages", "POST", json=REQUEST, key=key)
-
-    assert response.status == 503 and response.json["type"] == "error"
-    assert upstream.requests == []
-    await gateway.settled()
-    assert await gateway.quota_of(user) == 10_000_000

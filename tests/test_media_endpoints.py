@@ -155,6 +155,29 @@ async def test_translation_of_other_audio_is_billed_by_returned_text(gateway, me
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("path", ["/v1/audio/transcriptions", "/v1/audio/translations"])
+async def test_model_mapping_rewrites_the_model_field_of_uploads(gateway, media, path):
+    user, key = await user_and_key(gateway)
+    await gateway.make_channel(media.url, models="whisper-1", model_mapping={"whisper-1": "whisper-large-v3"})
+    audio = wav_bytes(1.2)
+    # the model field after the file, and a prompt field that names the model too: only the field changes
+    body, headers = multipart({"prompt": 'name="model" whisper-1', "language": "en"}, audio)
+    boundary = headers["Content-Type"].split("boundary=")[1]
+    body = body[:-len(f"--{boundary}--\r\n")] + (f'--{boundary}\r\nContent-Disposition: form-data; name="model"'
+                                                   f'\r\n\r\nwhisper-1\r\n--{boundary}--\r\n').encode()
+
+    response = await gateway.fetch(path, "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200, response.body
+    [(sent_path, _, fields)] = media.requests
+    assert sent_path == path
+    assert fields == {"model": "whisper-large-v3", "prompt": 'name="model" whisper-1', "language": "en",
+                      "file_size": len(audio)}
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["model_name"] == "whisper-1" and entry["prompt_tokens"] == 33   # ceil(1.2 s) = 2 s of 60
+
+
+@pytest.mark.gen_test
 async def test_moderations_default_model_and_token_billing(gateway, media):
     user, key = await setup(gateway, media)
 

@@ -6,6 +6,8 @@ import ujson
 from tests.provider_support import sse_events, start, user_and_key
 from tests.upstreams.gemini_mock import CALL_ARGS, THOUGHT, WORDS, GeminiState, make_gemini_app
 
+HARM_CATEGORIES = ["HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+                   "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY"]
 MODEL = "gemini-2.5-pro"     # ratio 0.625, completion 8
 BILL = 119                   # (prompt 30 + (12 candidates + 8 thoughts) × 8) × 0.625 = 118.75
 MODELS = f"{MODEL},gemini-pro,text-embedding-004"
@@ -62,6 +64,7 @@ async def test_chat_is_converted_to_generate_content_and_back(gateway, gemini):
     assert (version, model, action, query) == ("v1beta", MODEL, "generateContent", "")
     assert headers["X-Goog-Api-Key"] == "gemini-ok"
     assert sent["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert sent["safetySettings"] == [{"category": c, "threshold": "BLOCK_NONE"} for c in HARM_CATEGORIES]
     assert sent["generationConfig"] == {"temperature": 0.3, "maxOutputTokens": 200, "stopSequences": ["END"],
                                         "seed": 7}
     assert [c["role"] for c in sent["contents"]] == ["user", "model", "user"]
@@ -137,6 +140,22 @@ async def test_stream_is_converted_chunk_by_chunk(gateway, gemini):
 
 
 @pytest.mark.gen_test
+@pytest.mark.parametrize("settings_overrides", [{"gemini_safety_setting": "BLOCK_ONLY_HIGH"}])
+async def test_safety_threshold_setting_goes_with_every_stream_request(gateway, gemini, settings_overrides):
+    user, key = await setup(gateway, gemini)
+    chunks = []
+    chat = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+
+    response = await gateway.fetch("/v1/chat/completions", "POST", json=chat, key=key,
+                                   streaming_callback=chunks.append)
+
+    assert response.status == 200 and sse_events(chunks)[-1] == "[DONE]"
+    sent = gemini.requests[0][5]
+    assert sent["safetySettings"] == [{"category": c, "threshold": "BLOCK_ONLY_HIGH"} for c in HARM_CATEGORIES]
+    await assert_billed(gateway, user)
+
+
+@pytest.mark.gen_test
 async def test_stream_tool_call_and_safety_finish(gateway, gemini):
     user, key = await setup(gateway, gemini, key="gemini-safety")
     chunks = []
@@ -197,7 +216,10 @@ async def test_embeddings(gateway, gemini):
     assert (model, action) == ("text-embedding-004", "batchEmbedContents")
     assert sent["requests"][1] == {"model": "models/text-embedding-004", "content": {"parts": [{"text": "three"}]},
                                    "outputDimensionality": 2}
+    assert "safetySettings" not in sent
     prompt = gateway.services.tokenizer.count_input("text-embedding-004", ["one two", "three"])
+    # Gemini reports no usage for embeddings: the client gets the count the bill is made from
+    assert prompt > 0 and response.json["usage"] == {"prompt_tokens": prompt, "total_tokens": prompt}
     await gateway.settled()
     [entry] = await gateway.logs(user_id=user.id)
     assert entry["prompt_tokens"] == prompt and entry["quota"] == 1   # 3 tokens × 0.01, at least 1

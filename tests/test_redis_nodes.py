@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from conf.settings import load_settings
 from handlers import make_app
 from services.runtime import build_services
 from tests.client import GatewayClient

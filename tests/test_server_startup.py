@@ -39,3 +39,13 @@ def test_start_login_restart_and_stop(tmp_path):
         assert status == 200    # the root user was not created twice
     finally:
         assert server.stop() == 0
+
+
+def test_two_workers_start_together_on_an_empty_database(tmp_path):
+    server = ServerProcess(free_port(), tmp_path, args=["--workers", "2"])
+    try:
+        server.wait_for("listening on", count=2)      # neither worker died creating the root user
+        status, _, body = server.call("/api/user/login", {"username": "root", "password": "123456"})
+        assert status == 200 and body["data"]["role"] == 100
+    finally:
+        assert server.stop() == 0

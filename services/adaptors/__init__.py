@@ -27,3 +27,4 @@ register(gemini.CHANNEL_TYPES, gemini.ADAPTOR)
 def configure(settings):
     """Apply the settings that adaptors read (called once when the services are built)."""
     azure.ADAPTOR.default_api_version = settings.azure_api_version
+    gemini.ADAPTOR.safety_threshold = settings.gemini_safety_setting

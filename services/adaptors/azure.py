@@ -23,7 +23,7 @@ class AzureAdaptor(OpenAIAdaptor):
         headers["api-key"] = channel.key
         model = (channel.model_mapping or {}).get(call.model) or call.model
         deployment = quote(model.replace(".", ""), safe="")
-        endpoint = call.path.removeprefix("/v1/")
+        endpoint = self.upstream_path(call).removeprefix("/v1/")
         base = (channel.base_url or "").rstrip("/")
         return f"{base}/openai/deployments/{deployment}/{endpoint}?api-version={self.api_version(channel)}", \
             headers, body

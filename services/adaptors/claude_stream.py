@@ -5,6 +5,8 @@ import time
 import ujson
 
 from services.adaptors import claude_convert as convert
+from services.adaptors.messages_convert import error_body
+from services.adaptors.messages_stream import sse
 from services.sse import event_data
 
 
@@ -52,6 +54,10 @@ class NativeStreamMeter(_UsageReader):
 
     def produced_text(self) -> str:
         return "".join(self.parts)
+
+    def error_event(self, error) -> bytes:
+        """A stream that fails mid-way ends with Anthropic's own error event."""
+        return sse("error", error_body(error.status, error.message))
 
 
 class ClaudeStreamMeter(_UsageReader):

@@ -1,4 +1,5 @@
 """OpenAI chat / embeddings ⇄ Gemini generateContent / batchEmbedContents."""
+import mimetypes
 import time
 
 import ujson
@@ -14,11 +15,13 @@ NO_SYSTEM_INSTRUCTION = ("gemini-pro", "gemini-1.0")
 DROPPED_SCHEMA_KEYS = {"additionalProperties", "title", "$schema", "default", "exclusiveMinimum",
                        "exclusiveMaximum", "$id", "$ref", "$defs", "definitions", "examples", "const"}
 KEPT_STRING_FORMATS = {"enum", "date-time"}
+GEMINI_FILES = "https://generativelanguage.googleapis.com/"
 
 
 # OpenAI → Gemini ------------------------------------------------------------------------------
-def to_generate_request(body: dict, model: str) -> dict:
-    system, contents = _contents(body.get("messages") or [])
+def to_generate_request(body: dict, model: str, images=None) -> dict:
+    """`images`: url → (mime type, base64 data) of the web images, downloaded before."""
+    system, contents = _contents(body.get("messages") or [], images or {})
     request = {"contents": contents}
     if system and model.startswith(NO_SYSTEM_INSTRUCTION):
         request["contents"] = [{"role": "user", "parts": [{"text": system}]},
@@ -54,7 +57,7 @@ def _generation_config(body):
     return config
 
 
-def _contents(messages):
+def _contents(messages, images):
     system, contents, tool_names = [], [], {}
     for message in messages:
         if not isinstance(message, dict):
@@ -69,7 +72,7 @@ def _contents(messages):
                                                                        "content": _json_or_text(message.get("content"))}}}]
             role = "user"
         else:
-            parts = _parts(message.get("content"))
+            parts = _parts(message.get("content"), images)
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 tool_names[call.get("id")] = function.get("name", "")
@@ -95,7 +98,7 @@ def _json_or_text(value):
     return value
 
 
-def _parts(content):
+def _parts(content, images):
     if isinstance(content, str):
         return [{"text": content}] if content else []
     parts = []
@@ -108,15 +111,23 @@ def _parts(content):
             image = part.get("image_url")
             url = image.get("url") if isinstance(image, dict) else image
             if isinstance(url, str):
-                parts.append(_image(url))
+                parts.append(_image(url, images))
     return parts
 
 
-def _image(url: str) -> dict:
+def _image(url: str, images) -> dict:
     if url.startswith("data:") and "," in url:
         header, data = url[5:].split(",", 1)
         return {"inlineData": {"mimeType": header.split(";")[0] or "image/png", "data": data}}
-    return {"fileData": {"mimeType": "image/jpeg", "fileUri": url}}
+    if url in images:
+        mime, data = images[url]
+        return {"inlineData": {"mimeType": mime, "data": data}}
+    return {"fileData": {"mimeType": mimetypes.guess_type(url.split("?")[0])[0] or "image/jpeg", "fileUri": url}}
+
+
+def is_gemini_file(url: str) -> bool:
+    """A file uploaded to Gemini (Files API) or Cloud Storage: the only addresses fileData takes."""
+    return url.startswith((GEMINI_FILES, "gs://"))
 
 
 def _tools(body, request):
@@ -234,10 +245,12 @@ def to_chat_completion(payload: dict, model: str) -> dict:
             "usage": found.to_openai()}
 
 
-def to_embeddings(payload: dict, model: str) -> dict:
+def to_embeddings(payload: dict, model: str, prompt_tokens: int) -> dict:
+    """Gemini reports no usage for embeddings: the local count (the one billed) is given instead."""
     data = [{"object": "embedding", "index": i, "embedding": e.get("values") or []}
             for i, e in enumerate(payload.get("embeddings") or ())]
-    return {"object": "list", "data": data, "model": model}
+    return {"object": "list", "data": data, "model": model,
+            "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
 
 
 def _int(value) -> int:

@@ -1,7 +1,9 @@
-"""OpenAI and every OpenAI-compatible API: requests pass through, usage is read from the answer."""
+"""OpenAI and every OpenAI-compatible API: requests pass through, usage is read from the answer.
+Anthropic Messages calls of Claude clients are converted to chat completions and back."""
 import ujson
 
-from services.adaptors.common import unsupported
+from services.adaptors import messages_convert
+from services.adaptors.messages_stream import MessagesStreamMeter
 from services.sse import event_data
 from services.usage import Usage
 
@@ -12,16 +14,15 @@ DEFAULT_BASE_URL = "https://api.openai.com"
 class OpenAIAdaptor:
     def build(self, channel, call):
         """URL, headers and body of the upstream request."""
-        if call.kind == "messages":   # Anthropic's native format: only Claude channels speak it
-            raise unsupported(call.kind)
         base = (channel.base_url or DEFAULT_BASE_URL).rstrip("/")
         headers = {"Authorization": f"Bearer {channel.key}", "Content-Type": "application/json"}
         if channel.openai_organization:
             headers["OpenAI-Organization"] = channel.openai_organization
         body = call.raw
         upstream_model = channel.model_mapping.get(call.model) if channel.model_mapping else None
-        if upstream_model or call.stream:
-            payload = dict(call.body)
+        if call.kind == "messages" or upstream_model or call.stream:
+            payload = (messages_convert.to_chat_request(call.body, upstream_model or call.model)
+                       if call.kind == "messages" else dict(call.body))
             if upstream_model:
                 payload["model"] = upstream_model
             if call.stream:
@@ -29,16 +30,26 @@ class OpenAIAdaptor:
                 # Ask for the final usage chunk so the bill uses the upstream's own count.
                 payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
             body = ujson.dumps(payload, ensure_ascii=False).encode()
-        return f"{base}{call.path}", headers, body
+        return f"{base}{self.upstream_path(call)}", headers, body
+
+    def upstream_path(self, call) -> str:
+        """Anthropic Messages calls (from Claude clients) are served as chat completions."""
+        return "/v1/chat/completions" if call.kind == "messages" else call.path
 
     def response_body(self, call, payload, raw: bytes) -> bytes:
-        """What the client gets for a whole (non-stream) answer: OpenAI's own, unchanged."""
+        """What the client gets for a whole (non-stream) answer: OpenAI's own, unchanged (or, for a
+        Claude client, converted to an Anthropic message)."""
+        if call.kind == "messages":
+            message = messages_convert.to_message(payload, call.model, self.usage(payload), call.prompt_estimate)
+            return ujson.dumps(message, ensure_ascii=False, escape_forward_slashes=False).encode()
         return raw
 
     def usage(self, payload):
         return Usage.from_openai(payload.get("usage")) if isinstance(payload, dict) else None
 
     def stream_meter(self, call):
+        if call.kind == "messages":
+            return MessagesStreamMeter(call.model, call.prompt_estimate)
         return OpenAIStreamMeter(call.wants_usage)
 
 

@@ -11,6 +11,9 @@
   key-drop        streams one chunk, then waits for `release` and drops the connection
   sk-echo...      401 that quotes the whole key it was sent
   any other key   answers like key-ok (tests tell channels apart by their keys)
+
+A chat request with `tools` is answered with a call of the first tool (TOOL_ARGUMENTS), streamed in two
+argument pieces when streaming, finish_reason "tool_calls".
 """
 import asyncio
 
@@ -22,6 +25,7 @@ from tests.upstreams.billing_mock import billing_routes
 REPLY_WORDS = ["Hello", " from", " the", " mock", " upstream", "."]
 PROMPT_TOKENS = 11
 COMPLETION_TOKENS = 7
+TOOL_ARGUMENTS = '{"city": "Lisbon"}'
 
 
 class MockState:
@@ -77,6 +81,8 @@ class MockHandler(RequestHandler):
             return self.done({"object": "list", "model": body["model"],
                               "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
                               "usage": {"prompt_tokens": PROMPT_TOKENS, "total_tokens": PROMPT_TOKENS}})
+        if body.get("tools") and kind == "chat/completions":
+            return await self.tool_call(body)
         if body.get("stream") and self.key != "key-jsonstream":
             return await self.stream(kind, body)
         text = "".join(REPLY_WORDS)
@@ -115,6 +121,32 @@ class MockHandler(RequestHandler):
                              "choices": [], "usage": {"prompt_tokens": PROMPT_TOKENS,
                                                       "completion_tokens": COMPLETION_TOKENS,
                                                       "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}})
+        self.write(b"data: [DONE]\n\n")
+        self.done()
+
+    async def tool_call(self, body):
+        name = body["tools"][0]["function"]["name"]
+        call = {"index": 0, "id": "call_mock", "type": "function", "function": {"name": name, "arguments": ""}}
+        usage = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+                 "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS}
+        if not body.get("stream"):
+            call["function"]["arguments"] = TOOL_ARGUMENTS
+            del call["index"]
+            return self.done({"id": "chatcmpl-mock", "object": "chat.completion", "model": body["model"],
+                              "usage": usage, "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                                  "role": "assistant", "content": None, "tool_calls": [call]}}]})
+        self.set_header("Content-Type", "text/event-stream")
+        pieces = [{"tool_calls": [call]}] + [
+            {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}
+            for part in (TOOL_ARGUMENTS[:6], TOOL_ARGUMENTS[6:])]
+        for delta in pieces:
+            await self.send({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        await self.send({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await self.send({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": body["model"],
+                             "choices": [], "usage": usage})
         self.write(b"data: [DONE]\n\n")
         self.done()
 
