@@ -5,7 +5,7 @@ import re
 import tornado.web
 
 from handlers import (billing_compat, channel, claude_native, log, media, midjourney, misc, openapi, ops, option,
-                      overview, pages, redemption, relay, token, topup, user, user_admin)
+                      overview, pages, pricing, redemption, relay, token, topup, user, user_admin)
 from services import metrics
 
 access_log = logging.getLogger("tollgate.access")
@@ -18,7 +18,7 @@ def all_routes():
         routes += module.routes
     for module in (user_admin, redemption, option, openapi):
         routes += module.routes
-    routes += midjourney.routes + billing_compat.routes
+    routes += midjourney.routes + billing_compat.routes + pricing.routes
     return routes + pages.routes + relay.fallback_routes + midjourney.fallback_routes + misc.fallback_routes
 
 

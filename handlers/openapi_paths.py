@@ -61,8 +61,9 @@ PATHS = {
     "/api/user/available_models": {"GET": op("Models your group may use", "user", data=array("string"))},
     "/api/user/self/groups": {"GET": op("Groups you may choose for a token, with description and ratio",
                                         "user", data=obj())},
-    "/api/user/dashboard": {"GET": op("Your consumption per UTC day and model (days: 1 to 30, default 7)", "user",
-                                      query=("days",), data=array(DAY_ROW))},
+    "/api/user/dashboard": {"GET": op("Your consumption per day and model (days: 1 to 30, default 7; days in "
+                                      "UTC, or shifted by utc_offset minutes east of UTC)", "user",
+                                      query=("days", "utc_offset"), data=array(DAY_ROW))},
     # Users (administrators) ---------------------------------------------------------------------------
     "/api/user/": {
         "GET": op("List users (order: quota, used_quota, request_count)", "admin",
@@ -208,3 +209,9 @@ PATHS.update({
 PATHS["/api/user/topup"]["GET"] = op("Every top-up order, filtered", "admin",
                                      query=PAGED + ("status", "user_id", "trade_no", "start_timestamp",
                                                     "end_timestamp"), data=page_of(ORDER))
+PATHS["/api/pricing"] = {"GET": op("Prices of the models your group may use: model and completion ratio "
+                                   "(before the group ratio) or the fixed USD price per call", "user",
+                                   data=obj(group="string", group_ratio="number", quota_per_unit="integer",
+                                            items=array(obj(model_name="string", model_ratio="number",
+                                                            completion_ratio="number",
+                                                            model_price="number"))))}

@@ -23,6 +23,7 @@ def public_user(user) -> dict:
         "status": user.status, "email": user.email, "quota": user.balance, "used_quota": user.used_quota,
         "request_count": user.request_count, "group": user.group, "aff_code": user.aff_code,
         "inviter_id": user.inviter_id, "created_time": user.created_time,
+        "default_password": bool(user.default_password),
     }
 
 
@@ -116,7 +117,8 @@ class DashboardHandler(ApiHandler):
     access = {"GET": "user"}
 
     async def get(self):
-        self.ok(await self.services.accounts.dashboard(self.current, self.int_arg("days", 7)))
+        self.ok(await self.services.accounts.dashboard(self.current, self.int_arg("days", 7),
+                                                       utc_offset=self.int_arg("utc_offset", 0)))
 
 
 routes = [

@@ -46,13 +46,15 @@ class LogStats:
             {"$limit": limit},
         ])
 
-    async def daily_by_model(self, user_id: int, since: int) -> list:
-        """Consumption of one user per UTC day and model since `since`: one dict per (day, model) with
-        day (unix seconds at 00:00 UTC), model_name, request_count, quota, prompt_tokens, completion_tokens.
+    async def daily_by_model(self, user_id: int, since: int, offset: int = 0) -> list:
+        """Consumption of one user per day and model since `since`: one dict per (day, model) with
+        day (unix seconds at 00:00 UTC of the day's date), model_name, request_count, quota, prompt_tokens,
+        completion_tokens. Days are UTC days, or those of a time zone `offset` seconds east of UTC.
 
         The group key is one string "day|model": compound group keys are not available on every server
         this runs on, and a day number never contains "|"."""
-        day = {"$subtract": ["$created_at", {"$mod": ["$created_at", DAY]}]}
+        local = {"$add": ["$created_at", offset]}
+        day = {"$subtract": [local, {"$mod": [local, DAY]}]}
         key = {"$concat": [{"$toString": day}, "|", {"$ifNull": ["$model_name", ""]}]}
         pipeline = [
             {"$match": _consumed(since, user_id=user_id)},

@@ -29,6 +29,7 @@ class User:
     inviter_id: int = 0
     access_token_hash: str = ""
     created_time: int = 0
+    default_password: bool = False     # root still has the password it was created with
     reserved: dict = dataclasses.field(default_factory=dict)   # quota set aside by serving processes
 
     @property

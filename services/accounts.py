@@ -14,6 +14,7 @@ from services.passwords import hash_password, needs_rehash, verify_password
 from services.secrets import random_text
 
 ROOT_QUOTA = 500_000_000_000_000
+ROOT_PASSWORD = "123456"     # One API's first password; the dashboards warn until it is changed
 SESSION_DAYS = 30
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")
 MAX_DISPLAY_NAME = 20
@@ -21,6 +22,7 @@ AFF_CODE_LENGTH = 6
 AFF_CODE_TRIES = 10
 DAY = 86400
 MAX_DASHBOARD_DAYS = 30
+MAX_UTC_OFFSET = 14 * 60    # minutes: the furthest time zones from UTC
 
 
 class AccountError(ServiceError):
@@ -62,11 +64,12 @@ class Accounts:
             await self.keys.forget_user(user_id)
 
     async def ensure_root(self):
-        """On an empty database, create root / 123456 as One API does."""
+        """On an empty database, create root / 123456 as One API does, marked as still having that password."""
         if await self.db.users.count():
             return None
         root = User(id=0, username="root", display_name="Root User", role=ROLE_ROOT,
-                    password_hash=await hash_password("123456"), quota=ROOT_QUOTA, created_time=int(time.time()))
+                    password_hash=await hash_password(ROOT_PASSWORD), quota=ROOT_QUOTA, created_time=int(time.time()),
+                    default_password=True)
         try:
             return await self.create(root)
         except AccountError:    # another worker or node starting on the same empty database made it first
@@ -148,6 +151,7 @@ class Accounts:
             if not isinstance(original, str) or not await verify_password(fresh.password_hash, original):
                 raise AccountError("the current password is wrong", 403)
             fields["password_hash"] = await hash_password(data["password"])
+            fields["default_password"] = False
         if not fields:
             raise AccountError("nothing to change: send display_name, or password with original_password")
         await self.db.users.update(user.id, fields)
@@ -211,13 +215,17 @@ class Accounts:
         ratios = self.options["GroupRatio"]
         return {name: {"desc": desc, "ratio": ratios.get(name, 1)} for name, desc in groups.items()}
 
-    async def dashboard(self, user: User, days: int, now: float = None) -> list:
-        """The user's consumption over the last `days` UTC days (today included), per day and model."""
+    async def dashboard(self, user: User, days: int, now: float = None, utc_offset: int = 0) -> list:
+        """The user's consumption over the last `days` days (today included), per day and model. Days are
+        UTC days, or those of the browser's time zone when it sends its offset (minutes east of UTC)."""
         if not 1 <= days <= MAX_DASHBOARD_DAYS:
             raise AccountError(f"days must be 1 to {MAX_DASHBOARD_DAYS}")
-        now = int(now if now is not None else time.time())
-        since = now - now % DAY - (days - 1) * DAY
-        rows = await self.db.log_stats.daily_by_model(user.id, since)
+        if not -MAX_UTC_OFFSET <= utc_offset <= MAX_UTC_OFFSET:
+            raise AccountError(f"utc_offset must be minutes from -{MAX_UTC_OFFSET} to {MAX_UTC_OFFSET}")
+        offset = utc_offset * 60
+        local_now = int(now if now is not None else time.time()) + offset
+        since = local_now - local_now % DAY - (days - 1) * DAY - offset
+        rows = await self.db.log_stats.daily_by_model(user.id, since, offset)
         for row in rows:
             row["day"] = datetime.datetime.fromtimestamp(row["day"], datetime.timezone.utc).strftime("%Y-%m-%d")
             row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]

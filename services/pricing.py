@@ -73,6 +73,22 @@ class Pricing:
             return 1  # any paid usage costs at least one unit
         return quota
 
+    def listing(self, models, group: str) -> list:
+        """The price list of `models` as a group sees it: ratios (before the group ratio) or the fixed
+        price per call; a model without either shows None for all three."""
+        rows = []
+        for model in models:
+            try:
+                price = self.price(model, group)
+            except PriceNotSet:
+                price = None
+            per_call = price is not None and price.per_call
+            rows.append({"model_name": model,
+                         "model_ratio": price.model_ratio if price and not per_call else None,
+                         "completion_ratio": price.completion_ratio if price and not per_call else None,
+                         "model_price": price.fixed_price if per_call else None})
+        return rows
+
     def call_quota(self, price: Price) -> int:
         exact = _exact(price.fixed_price) * self.options["QuotaPerUnit"] * _exact(price.group_ratio)
         return int(exact.to_integral_value(rounding=ROUND_HALF_UP))

@@ -81,6 +81,7 @@ class UserAdmin:
                 raise UserAdminError("part of this balance is held by requests in progress; try again shortly", 409)
         if data.get("password"):
             fields["password_hash"] = await hash_password(check_password(data["password"]))
+            fields["default_password"] = False
         if not fields:
             return user
         try:

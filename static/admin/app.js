@@ -13,7 +13,7 @@
   UI.state.self = self;
   if (self.default_password) {
     document.getElementById("main").before(UI.h("div", { class: "banner", id: "default-password" },
-      "The root password is still the default one. ", UI.h("a", { href: "/#/profile" }, "Change it now.")));
+      "You are still using the default root password. ", UI.h("a", { href: "/#/profile" }, "Change it now.")));
   }
   if (self.role < 100) document.querySelector('nav a[href="#/settings"]').hidden = true;
   UI.router({

@@ -8,7 +8,7 @@ const USER_STATUS = { 1: ["enabled", "ok"], 2: ["disabled", "bad"] };
 const ROLES = { 1: "user", 10: "admin", 100: "root" };
 const CODE_STATUS = { 1: ["unused", "ok"], 2: ["disabled", "bad"], 3: ["used", ""] };
 const LOG_TYPES = { 1: ["top-up", "ok"], 2: ["consume", ""], 3: ["manage", "warn"], 4: ["system", ""], 5: ["error", "bad"], 6: ["refund", "ok"] };
-const CHANNEL_TYPES = [[1, "OpenAI"], [8, "OpenAI-compatible"], [3, "Azure OpenAI"], [14, "Anthropic Claude"], [24, "Google Gemini"], [2, "Midjourney-Proxy"], [5, "Midjourney-Proxy-Plus"]];
+const CHANNEL_TYPES = [[1, "OpenAI"], [8, "Custom (OpenAI-compatible)"], [3, "Azure OpenAI"], [14, "Anthropic Claude"], [24, "Google Gemini"], [2, "Midjourney-Proxy"], [5, "Midjourney-Proxy-Plus"]];
 const badge = (code, names) => { const [label, kind] = names[code] || [String(code), ""]; return h("span", { class: `badge ${kind}` }, label); };
 
 const Admin = {};
@@ -23,7 +23,7 @@ Admin.overview = async () => {
       stat("Spent this week", money(data.week.quota)),
       stat("Channels enabled", `${data.channels.enabled} / ${data.channels.total}`)));
   const labels = data.days.map((d) => d.day.slice(5));
-  section.append(barChart(labels, { quota: data.days.map((d) => d.quota) }, "Quota spent per day (7 days)"));
+  section.append(barChart(labels, { spent: data.days.map((d) => d.quota) }, "Spent per day (last 7 UTC days)", money));
   section.append(h("div", { class: "cards" },
     listCard("Top models this week", data.top_models.map((m) => [m.model_name, money(m.quota)])),
     listCard("Top users this week", data.top_users.map((u) => [u.username, money(u.quota)])),
@@ -56,14 +56,35 @@ const CHANNEL_FIELDS = (c = {}) => [
   { name: "openai_organization", label: "OpenAI organization", value: c.openai_organization || "" },
   { name: "auto_ban", label: "May be disabled automatically", type: "checkbox", value: c.auto_ban ?? 1 },
   { name: "auto_enable_interval", label: "Re-test an auto-disabled channel every N seconds (0: never)", type: "number", value: c.auto_enable_interval ?? 0 },
+  { name: "config", label: "Config (JSON object, e.g. {\"api_version\": \"2024-06-01\"} for Azure)", type: "textarea", rows: 2, value: c.config && Object.keys(c.config).length ? JSON.stringify(c.config) : "" },
 ];
+
+// What a channel test found, shown where the button was pressed and as a message.
+async function testChannel(channel, reload) {
+  try {
+    const r = await api("GET", `/api/channel/test/${channel.id}`);
+    UI.toast(`${channel.name}: test passed in ${r.time} s with ${r.model}`, "ok");
+  } catch (err) {
+    UI.toast(`${channel.name}: test failed — ${err.message}`, "error");
+  }
+  reload();
+}
+
+async function testAll(reload) {
+  const results = await act(api("GET", "/api/channel/test"));
+  const failed = results.filter((r) => !r.success);
+  UI.toast(`${results.length - failed.length} of ${results.length} channels passed`, failed.length ? "error" : "ok");
+  for (const r of failed) UI.toast(`${r.name}: ${r.message}`, "error");
+  reload();
+}
 
 Admin.channels = async () => {
   const list = table({
-    path: "/api/channel/", key: "channels", filters: [{ name: "keyword", label: "Name, URL or id" }, { name: "group", label: "Group" }, { name: "model", label: "Model" }],
+    path: "/api/channel/", key: "channels", filters: [{ name: "keyword", label: "Name, URL or id" }, { name: "group", label: "Group" }, { name: "model", label: "Model" },
+      { name: "status", label: "Any status", options: Object.entries(CHANNEL_STATUS).map(([v, [label]]) => [v, label]) }],
     toolbar: [
       h("button", { type: "button", onclick: () => editChannel(null, list.reload) }, "New channel"),
-      h("button", { type: "button", class: "ghost", onclick: () => act(api("GET", "/api/channel/test"), "Testing every channel").then(list.reload) }, "Test all"),
+      h("button", { type: "button", class: "ghost", onclick: () => testAll(list.reload) }, "Test all"),
       h("button", { type: "button", class: "ghost", onclick: () => act(api("GET", "/api/channel/update_balance"), "Balances updated").then(list.reload) }, "Update balances"),
       h("button", { type: "button", class: "danger", onclick: () => confirm("Delete every disabled channel?") && act(api("DELETE", "/api/channel/disabled"), "Deleted").then(list.reload) }, "Delete disabled"),
     ],
@@ -75,12 +96,12 @@ Admin.channels = async () => {
       { title: "Models", render: (c) => h("span", { class: "mono" }, c.models) },
       { title: "Group", render: (c) => c.group },
       { title: "Priority / weight", render: (c) => `${c.priority} / ${c.weight}` },
-      { title: "Response", render: (c) => (c.response_time ? `${c.response_time} ms` : "—") },
+      { title: "Response", render: (c) => (c.test_time ? h("span", { title: `tested ${date(c.test_time)}` }, `${c.response_time} ms`) : "—") },
       { title: "Balance", render: (c) => (c.balance_updated_time ? `$${Number(c.balance).toFixed(2)}` : "—") },
       { title: "Used", render: (c) => money(c.used_quota) },
     ],
     actions: (c, reload) => [
-      h("button", { onclick: async () => { const r = await act(api("GET", `/api/channel/test/${c.id}`)); UI.toast(`Test: ${r && r.time !== undefined ? r.time + " s" : "ok"}`, "ok"); reload(); } }, "Test"),
+      h("button", { onclick: () => testChannel(c, reload) }, "Test"),
       h("button", { class: "ghost", onclick: () => act(api("GET", `/api/channel/update_balance/${c.id}`), "Balance updated").then(reload) }, "Balance"),
       h("button", { class: "ghost", onclick: () => act(api("PUT", "/api/channel/", { id: c.id, status: c.status === 1 ? 2 : 1 }), "Saved").then(reload) }, c.status === 1 ? "Disable" : "Enable"),
       h("button", { class: "ghost", onclick: () => editChannel(c, reload) }, "Edit"),
@@ -95,6 +116,7 @@ function editChannel(channel, reload) {
     if (v.model_mapping) {
       try { JSON.parse(v.model_mapping); } catch (err) { UI.toast("Model mapping is not valid JSON", "error"); throw err; }
     }
+    try { v.config = v.config.trim() ? JSON.parse(v.config) : {}; } catch (err) { UI.toast("Config is not valid JSON", "error"); throw err; }
     v.auto_ban = v.auto_ban ? 1 : 0;
     if (channel) await act(api("PUT", "/api/channel/", { ...v, id: channel.id }), "Saved");
     else await act(api("POST", "/api/channel/", v), "Channel created");
@@ -133,7 +155,7 @@ function manage(user, action, reload) {
 
 function adjustQuota(user, reload) {
   const box = dialog(`Credit or debit ${user.username}`, form([
-    { name: "delta", label: "Quota to add (negative to take)", type: "number", value: 0 },
+    { name: "delta", label: "Quota to add (negative to take)", type: "number", value: 0, help: UI.quotaHelp() },
     { name: "remark", label: "Remark (kept in the log)" }], "Apply", async (v) => {
     await act(api("POST", "/api/user/quota", { id: user.id, delta: v.delta, remark: v.remark }), "Balance changed");
     box.close();
@@ -165,11 +187,12 @@ function newUser(reload) {
 
 // ---- Keys, codes, logs, Midjourney, orders --------------------------------------------------------
 Admin.tokens = async () => h("section", {}, h("h1", {}, "All API keys"), table({ path: "/api/token/all", key: "all-tokens",
-  filters: [{ name: "keyword", label: "Name" }],
+  filters: [{ name: "keyword", label: "Name" }, { name: "user_id", label: "User id", type: "number" }],
   columns: [
-    { title: "ID", render: (t) => t.id }, { title: "User", render: (t) => t.username || t.user_id }, { title: "Name", render: (t) => t.name },
+    { title: "ID", render: (t) => t.id }, { title: "User id", render: (t) => t.user_id }, { title: "Name", render: (t) => t.name },
     { title: "Status", render: (t) => badge(t.status, { 1: ["enabled", "ok"], 2: ["disabled", "bad"], 3: ["expired", "warn"], 4: ["exhausted", "warn"] }) },
     { title: "Quota left", render: (t) => (t.unlimited_quota ? "unlimited" : money(t.remain_quota)) }, { title: "Used", render: (t) => money(t.used_quota) },
+    { title: "Models", render: (t) => t.models || "all" }, { title: "Last used", render: (t) => date(t.accessed_time) },
     { title: "Expires", render: (t) => (t.expired_time === -1 ? "never" : date(t.expired_time)) },
   ] }).element);
 
@@ -196,7 +219,7 @@ Admin.redemptions = async () => {
 
 function newCodes(reload) {
   const box = dialog("New redemption codes", form([
-    { name: "name", label: "Name" }, { name: "quota", label: "Quota per code", type: "number", value: 500000 },
+    { name: "name", label: "Name" }, { name: "quota", label: "Quota per code", type: "number", value: 500000, help: UI.quotaHelp() },
     { name: "count", label: "How many (1–100)", type: "number", value: 10 }], "Create", async (v) => {
     const keys = await act(api("POST", "/api/redemption/", v), "Codes created");
     box.close();
@@ -210,7 +233,7 @@ Admin.logs = async () => {
   const totals = h("span", { class: "muted", id: "log-totals" });
   const list = table({ path: "/api/log/", key: "admin-logs",
     filters: [{ name: "username", label: "User" }, { name: "token_name", label: "Key name" }, { name: "model_name", label: "Model" },
-      { name: "channel", label: "Channel id" }, { name: "type", label: "Type (1–6)" },
+      { name: "channel", label: "Channel id", type: "number" }, { name: "type", label: "Any type", options: Object.entries(LOG_TYPES).map(([v, [label]]) => [v, label]) },
       { name: "start_timestamp", label: "From", type: "datetime-local" }, { name: "end_timestamp", label: "To", type: "datetime-local" }],
     columns: [
       { title: "Time", render: (l) => date(l.created_at) }, { title: "User", render: (l) => l.username },
@@ -225,33 +248,48 @@ Admin.logs = async () => {
         totals.textContent = `Selection: ${money(s.quota || 0)} · ${s.rpm ?? 0} rpm · ${s.tpm ?? 0} tpm`;
       } catch (err) { totals.textContent = ""; }
     } });
-  const exportLink = (format) => h("button", { type: "button", class: "ghost", onclick: () => { const q = list.query(); q.delete("p"); q.delete("page_size"); q.set("format", format); location.href = `/api/log/export?${q}`; } }, `Export ${format.toUpperCase()}`);
+  // The filters are checked through the stat route (same rules) so a bad one shows the server's message.
+  const exportLink = (format) => h("button", { type: "button", class: "ghost", onclick: async () => {
+    const q = list.query();
+    q.delete("p");
+    q.delete("page_size");
+    await act(api("GET", `/api/log/stat?${q}`));
+    q.set("format", format);
+    location.href = `/api/log/export?${q}`;
+  } }, `Export ${format.toUpperCase()}`);
   const purge = h("button", { type: "button", class: "danger", onclick: () => {
     const days = Number(prompt("Delete logs older than how many days?", "90"));
     if (!days) return;
     const before = Math.floor(Date.now() / 1000) - days * 86400;
-    act(api("DELETE", `/api/log/?target_timestamp=${before}`), "Old logs deleted").then(list.reload);
+    act(api("DELETE", `/api/log/?target_timestamp=${before}`)).then((n) => { UI.toast(`${n} log entries deleted`, "ok"); list.reload(); });
   } }, "Delete old");
   list.element.querySelector(".filters").append(exportLink("csv"), exportLink("jsonl"), purge);
   return h("section", {}, h("h1", {}, "Logs"), totals, list.element);
 };
 
+const MJ_STATUS = { SUCCESS: ["done", "ok"], FAILURE: ["failed", "bad"], IN_PROGRESS: ["in progress", "warn"], SUBMITTED: ["queued", ""], NOT_START: ["queued", ""] };
+
 Admin.mj = async () => h("section", {}, h("h1", {}, "Midjourney tasks"), table({ path: "/api/mj/", key: "admin-mj",
-  filters: [{ name: "mj_id", label: "Task id" }, { name: "status", label: "Status" }],
+  filters: [{ name: "mj_id", label: "Task id" }, { name: "user_id", label: "User id", type: "number" }, { name: "channel_id", label: "Channel id", type: "number" },
+    { name: "status", label: "Any status", options: Object.keys(MJ_STATUS).map((k) => [k, MJ_STATUS[k][0]]) }],
   columns: [
-    { title: "Task", render: (t) => h("code", {}, t.mj_id || t.id) }, { title: "User", render: (t) => t.user_id },
-    { title: "Action", render: (t) => t.action }, { title: "Status", render: (t) => `${t.status} ${t.progress || ""}` },
-    { title: "Cost", render: (t) => money(t.quota || 0) },
-    { title: "Image", render: (t) => (t.image_url || t.imageUrl ? h("img", { src: t.image_url || t.imageUrl, alt: "result", style: "max-width:100px" }) : t.fail_reason || "") },
+    { title: "Submitted", render: (t) => date(Math.floor(t.submit_time / 1000)) }, { title: "Task", render: (t) => h("code", {}, t.mj_id) },
+    { title: "User", render: (t) => t.user_id }, { title: "Channel", render: (t) => t.channel_id },
+    { title: "Action", render: (t) => t.action }, { title: "Prompt", render: (t) => t.prompt },
+    { title: "Status", render: (t) => h("span", {}, badge(t.status, MJ_STATUS), " ", t.progress) },
+    { title: "Cost", render: (t) => money(t.quota) },
+    { title: "Image", render: (t) => (t.image_url ? h("a", { href: t.image_url, target: "_blank", rel: "noopener" }, h("img", { class: "preview", src: t.image_url, alt: "result", loading: "lazy" })) : h("span", { class: "muted" }, t.fail_reason)) },
   ] }).element);
 
 Admin.orders = async () => {
-  const list = table({ path: "/api/user/topup", key: "orders", filters: [{ name: "status", label: "Status" }, { name: "user_id", label: "User id" }],
+  const list = table({ path: "/api/user/topup", key: "admin-orders",
+    filters: [{ name: "trade_no", label: "Order" }, { name: "user_id", label: "User id", type: "number" },
+      { name: "status", label: "Any status", options: [["pending", "waiting for payment"], ["success", "paid"]] }],
     columns: [
       { title: "Order", render: (o) => h("code", {}, o.trade_no) }, { title: "User", render: (o) => o.user_id },
-      { title: "Amount", render: (o) => o.amount }, { title: "Money", render: (o) => o.money },
-      { title: "Method", render: (o) => o.payment_method || o.method || "" }, { title: "Status", render: (o) => o.status },
-      { title: "Created", render: (o) => date(o.create_time || o.created_time) },
+      { title: "Quota bought (USD)", render: (o) => o.amount }, { title: "Paid", render: (o) => o.money },
+      { title: "Method", render: (o) => o.payment_method }, { title: "Status", render: (o) => badge(o.status, { pending: ["waiting for payment", "warn"], success: ["paid", "ok"] }) },
+      { title: "Created", render: (o) => date(o.create_time) }, { title: "Completed", render: (o) => date(o.complete_time) },
     ],
     actions: (o, reload) => [o.status === "pending" ? h("button", { onclick: () => confirm(`Mark ${o.trade_no} as paid?`) && act(api("POST", "/api/user/topup/complete", { trade_no: o.trade_no }), "Order completed").then(reload) }, "Complete") : null],
   });

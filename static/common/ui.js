@@ -27,7 +27,8 @@ const UI = (() => {
     return payload.data;
   }
 
-  // Run an action, then show its success or the server's error message.
+  // Run an action, then show its success or the server's error message. The error is thrown on so the
+  // caller stops (a dialog stays open); once shown, it is not reported again as an unhandled rejection.
   async function act(promise, success) {
     try {
       const result = await promise;
@@ -35,10 +36,12 @@ const UI = (() => {
       return result;
     } catch (err) {
       toast(err.message, "error");
+      err.shown = true;
       if (err.status === 401) location.hash = "#/login";
       throw err;
     }
   }
+  window.addEventListener("unhandledrejection", (event) => { if (event.reason && event.reason.shown) event.preventDefault(); });
 
   // ---- DOM helpers ----------------------------------------------------------------------------
   function h(tag, attrs, ...children) {
@@ -57,8 +60,13 @@ const UI = (() => {
     return el;
   }
 
+  // Messages go into the open dialog when there is one: a modal dialog covers everything outside it.
+  function toastBox(host) {
+    return host.querySelector(":scope > .toasts") || host.appendChild(h("div", { class: "toasts" }));
+  }
+
   function toast(message, kind) {
-    const box = document.getElementById("toasts") || document.body.appendChild(h("div", { id: "toasts" }));
+    const box = toastBox(document.querySelector("dialog[open]") || document.body);
     const item = h("div", { class: `toast ${kind || ""}`, role: kind === "error" ? "alert" : "status" }, message);
     box.append(item);
     setTimeout(() => item.remove(), kind === "error" ? 8000 : 3500);
@@ -79,12 +87,30 @@ const UI = (() => {
     return new Date(ts * 1000).toLocaleString();
   }
 
+  // A Unix time as the value of a datetime-local input, in the browser's time zone ("" for none).
+  function localInput(ts) {
+    if (!ts || ts < 0) return "";
+    const d = new Date(ts * 1000);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+
+  // The browser's calendar date of a Date, as YYYY-MM-DD.
+  function localDay(d) {
+    return localInput(d.getTime() / 1000).slice(0, 10);
+  }
+
   function money(quota) {
     const status = state.status || {};
     if (status.display_in_currency && status.quota_per_unit) {
       return "$" + (quota / status.quota_per_unit).toFixed(quota && Math.abs(quota) < status.quota_per_unit / 100 ? 6 : 2);
     }
     return String(quota);
+  }
+
+  // Amounts are typed in quota units; say what one dollar is.
+  function quotaHelp() {
+    return `${(state.status || {}).quota_per_unit} quota = $1`;
   }
 
   // ---- Tables with server paging --------------------------------------------------------------
@@ -94,8 +120,9 @@ const UI = (() => {
     const sizeKey = `tollgate.pageSize.${spec.key || spec.path}`;
     let page = 1;
     let size = Number(localStorage.getItem(sizeKey)) || 20;
-    const filterInputs = (spec.filters || []).map((f) =>
-      h("input", { name: f.name, placeholder: f.label, type: f.type || "text", "aria-label": f.label }));
+    const filterInputs = (spec.filters || []).map((f) => (f.options
+      ? h("select", { name: f.name, "aria-label": f.label }, h("option", { value: "" }, f.label), f.options.map(([v, label]) => h("option", { value: v }, label)))
+      : h("input", { name: f.name, placeholder: f.label, type: f.type || "text", "aria-label": f.label, step: f.type === "datetime-local" ? 1 : undefined })));
     const body = h("tbody");
     const info = h("span", { class: "muted" });
     const sizeSelect = h("select", { "aria-label": "Rows per page", onchange: () => {
@@ -165,7 +192,8 @@ const UI = (() => {
       } else if (f.type === "checkbox") {
         input = h("input", { name: f.name, type: "checkbox", checked: !!f.value });
       } else {
-        input = h("input", { name: f.name, type: f.type === "datetime" ? "datetime-local" : f.type || "text", value: f.value ?? "", placeholder: f.placeholder || "" });
+        input = h("input", { name: f.name, type: f.type === "datetime" ? "datetime-local" : f.type || "text", value: f.value ?? "",
+          placeholder: f.placeholder || "", step: f.type === "datetime" ? 1 : f.type === "number" ? "any" : undefined });
       }
       inputs[f.name] = { input, field: f };
       return h("label", { class: f.type === "checkbox" ? "check" : "" }, h("span", {}, f.label), input, f.help ? h("small", { class: "muted" }, f.help) : null);
@@ -195,13 +223,21 @@ const UI = (() => {
       h("button", { class: "ghost", "aria-label": "Close", onclick: () => close() }, "✕")), content);
     document.body.append(box);
     box.showModal();
-    function close() { box.close(); box.remove(); }
+    function close() {
+      box.close();
+      const messages = box.querySelector(":scope > .toasts");    // still to be read: move them out
+      if (messages) toastBox(document.body).append(...messages.children);
+      box.remove();
+    }
     return { close, element: box };
   }
 
   // ---- Charts (inline SVG, no library) --------------------------------------------------------
+  // Names in a chart come from logs (model names callers sent): escape them before they become markup.
+  const esc = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
   // series: {label: [values by x]}; labels: x labels
-  function barChart(labels, series, title) {
+  function barChart(labels, series, title, format = String) {
     const names = Object.keys(series);
     const totals = labels.map((_, i) => names.reduce((s, n) => s + (series[n][i] || 0), 0));
     const max = Math.max(1, ...totals);
@@ -216,12 +252,15 @@ const UI = (() => {
       let y = height - pad;
       names.forEach((n, k) => {
         const v = series[n][i] || 0;
+        if (!v) return;
         const bh = (v / max) * (height - pad * 2);
         y -= bh;
-        markup += `<rect x="${pad + i * barW + 4}" y="${y}" width="${Math.max(barW - 8, 2)}" height="${bh}" fill="${colours[k % colours.length]}"><title>${n}: ${v}</title></rect>`;
+        markup += `<rect data-series="${esc(n)}" x="${pad + i * barW + 4}" y="${y}" width="${Math.max(barW - 8, 2)}" height="${bh}" fill="${colours[k % colours.length]}"><title>${esc(n)}: ${esc(format(v))}</title></rect>`;
       });
-      markup += `<text x="${pad + i * barW + barW / 2}" y="${height - 10}" font-size="10" text-anchor="middle">${label}</text>`;
+      if (i % Math.ceil(labels.length / 10)) return;   // at most ten labels fit under the bars
+      markup += `<text x="${pad + i * barW + barW / 2}" y="${height - 10}" font-size="10" text-anchor="middle">${esc(label)}</text>`;
     });
+    if (Math.max(...totals) > 0) markup += `<text x="${pad}" y="${pad - 10}" font-size="10" fill="#6b7280">max ${esc(format(max))}</text>`;
     svg.innerHTML = markup;
     const legend = h("div", { class: "legend" }, names.map((n, k) => h("span", {}, h("i", { style: `background:${colours[k % colours.length]}` }), n)));
     return h("figure", { class: "chart" }, h("figcaption", {}, title), svg, legend);
@@ -252,5 +291,5 @@ const UI = (() => {
     return state.status;
   }
 
-  return { api, act, h, toast, copy, date, money, table, form, dialog, barChart, router, loadStatus, state };
+  return { api, act, h, toast, copy, date, localInput, localDay, money, quotaHelp, table, form, dialog, barChart, router, loadStatus, state };
 })();

@@ -1,7 +1,7 @@
 // The user dashboard's pages. Each renders into <main> and talks only to /api.
 "use strict";
 
-const { api, act, h, table, form, dialog, date, money, copy, barChart } = UI;
+const { api, act, h, table, form, dialog, date, money, copy, barChart, localInput, localDay } = UI;
 
 const STATUS = { 1: ["enabled", "ok"], 2: ["disabled", "bad"], 3: ["expired", "warn"], 4: ["exhausted", "warn"] };
 const badge = (code, names = STATUS) => { const [label, kind] = names[code] || [String(code), ""]; return h("span", { class: `badge ${kind}` }, label); };
@@ -53,38 +53,48 @@ function card(title, value, id) {
   return h("div", { class: "card", id: `card-${id}` }, h("div", { class: "muted" }, title), h("div", { class: "value" }, value));
 }
 
+// The server groups by day in the browser's time zone (it is sent the offset), so days match the labels.
 async function drawUsage(box, days) {
-  let rows = [];
-  try { rows = await api("GET", `/api/user/dashboard?days=${days}`); } catch (err) { box.replaceChildren(h("p", { class: "muted" }, err.message)); return; }
-  rows = Array.isArray(rows) ? rows : rows.items || [];
+  let rows;
+  const offset = -new Date().getTimezoneOffset();
+  try { rows = await api("GET", `/api/user/dashboard?days=${days}&utc_offset=${offset}`); } catch (err) { box.replaceChildren(h("p", { class: "error" }, err.message)); return; }
   const labels = [];
-  for (let i = days - 1; i >= 0; i--) labels.push(new Date(Date.now() - i * 86400000).toISOString().slice(0, 10));
-  const series = {};
-  for (const row of rows) {
-    const model = row.model_name || row.model || "?";
-    const day = String(row.day || row.date || "").slice(0, 10);
-    const at = labels.indexOf(day);
-    if (at < 0) continue;
-    series[model] = series[model] || labels.map(() => 0);
-    series[model][at] += row.quota || 0;
+  for (let i = days - 1; i >= 0; i--) {
+    const d = new Date();
+    d.setDate(d.getDate() - i);
+    labels.push(localDay(d));
   }
-  box.replaceChildren(barChart(labels.map((d) => d.slice(5)), series, `Quota spent per day (${days} days)`),
-    h("p", { class: "muted" }, Object.keys(series).length ? "" : "No usage in this period."));
+  const series = {};
+  let quota = 0, requests = 0;
+  for (const row of rows) {
+    const at = labels.indexOf(row.day);
+    if (at < 0) continue;
+    series[row.model_name] = series[row.model_name] || labels.map(() => 0);
+    series[row.model_name][at] += row.quota;
+    quota += row.quota;
+    requests += row.request_count;
+  }
+  box.replaceChildren(barChart(labels.map((d) => d.slice(5)), series, `Spent per day and model (${days} days)`, money),
+    h("p", { class: "muted", id: "usage-total" }, requests ? `${money(quota)} spent on ${requests} requests in this period.` : "No usage in this period."));
 }
 
 // ---- API keys -----------------------------------------------------------------------------------
 const TOKEN_FIELDS = (t = {}) => [
   { name: "name", label: "Name", value: t.name || "" },
   { name: "unlimited_quota", label: "Unlimited quota", type: "checkbox", value: t.unlimited_quota ?? true },
-  { name: "remain_quota", label: "Quota (when limited)", type: "number", value: t.remain_quota ?? 0 },
-  { name: "expired_time", label: "Expires (empty: never)", type: "datetime", value: t.expired_time > 0 ? new Date(t.expired_time * 1000).toISOString().slice(0, 16) : "" },
+  { name: "remain_quota", label: "Quota (when limited)", type: "number", value: t.remain_quota ?? 0, help: UI.quotaHelp() },
+  { name: "rpm_limit", label: "Requests per minute (0: no limit)", type: "number", value: t.rpm_limit ?? 0 },
+  { name: "expired_time", label: "Expires (empty: never)", type: "datetime", value: localInput(t.expired_time) },
   { name: "models", label: "Allowed models (comma-separated; empty: all)", value: t.models || "" },
   { name: "subnet", label: "Allowed IPs / CIDRs (comma-separated; empty: any)", value: t.subnet || "" },
-  { name: "group", label: "Group (empty: your group)", value: t.group || "" },
+  { name: "group", label: "Group", type: "select", value: t.group || "", options: [["", "Your account's group"], ...[...new Set([...GROUPS, t.group].filter(Boolean))].map((g) => [g, g])] },
   { name: "billing_mode", label: "Billing", type: "select", value: t.billing_mode || "ratio", options: [["ratio", "By tokens (ratio)"], ["per_call", "Per call"]] },
 ];
 
+let GROUPS = [];
+
 Pages.tokens = async () => {
+  GROUPS = Object.keys(await api("GET", "/api/user/self/groups"));
   const list = table({
     path: "/api/token/", key: "tokens", filters: [{ name: "keyword", label: "Name" }],
     toolbar: [h("button", { type: "button", onclick: () => editToken(null, list.reload) }, "New key"),
@@ -114,7 +124,7 @@ async function revealKey(id) {
 }
 
 function showSnippet(key) {
-  const base = `${location.origin}/v1`;
+  const base = `${UI.state.status.server_address || location.origin}/v1`;
   const text = `export OPENAI_BASE_URL=${base}\nexport OPENAI_API_KEY=${key}\n\ncurl ${base}/chat/completions \\\n  -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" \\\n  -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'`;
   dialog("Use this key", h("div", {}, h("pre", { class: "snippet" }, text), h("button", { onclick: () => copy(text, "Snippet") }, "Copy")));
 }
@@ -134,12 +144,11 @@ function editToken(token, reload) {
 
 function batchTokens(reload) {
   const box = dialog("Create several keys", form([{ name: "count", label: "How many", type: "number", value: 5 }, ...TOKEN_FIELDS()], "Create", async (v) => {
-    const count = v.count;
-    delete v.count;
-    const created = await act(api("POST", "/api/token/batch/create", { ...v, count }), "Keys created");
+    const created = await act(api("POST", "/api/token/batch/create", v), `${v.count} keys created`);
     box.close();
-    const keys = (Array.isArray(created) ? created : created.keys || []).map((t) => (typeof t === "string" ? t : t.key));
-    dialog("Your new keys (shown once)", h("div", {}, h("textarea", { rows: 8, readonly: true }, keys.join("\n")),
+    const keys = created.map((t) => `${t.name}\t${t.key}`);
+    dialog("Your new keys", h("div", {}, h("p", { class: "muted" }, "Each key can be copied again later from its row."),
+      h("textarea", { rows: 8, readonly: true, id: "new-keys" }, keys.join("\n")),
       h("button", { onclick: () => copy(keys.join("\n"), "Keys") }, "Copy all")));
     reload();
   }));
@@ -147,7 +156,8 @@ function batchTokens(reload) {
 
 // ---- Logs ---------------------------------------------------------------------------------------
 const LOG_TYPES = { 1: ["top-up", "ok"], 2: ["consume", ""], 3: ["manage", "warn"], 4: ["system", ""], 5: ["error", "bad"], 6: ["refund", "ok"] };
-const LOG_FILTERS = [{ name: "model_name", label: "Model" }, { name: "token_name", label: "Key name" },
+const LOG_FILTERS = [{ name: "type", label: "Any type", options: Object.entries(LOG_TYPES).map(([v, [label]]) => [v, label]) },
+  { name: "model_name", label: "Model" }, { name: "token_name", label: "Key name" },
   { name: "start_timestamp", label: "From", type: "datetime-local" }, { name: "end_timestamp", label: "To", type: "datetime-local" }];
 
 function logColumns(extra = []) {
@@ -164,9 +174,18 @@ function logColumns(extra = []) {
   ];
 }
 
-function exportButtons(path, list) {
-  const link = (format) => h("a", { class: "button ghost", href: "#", onclick: (e) => { e.preventDefault(); const q = list.query(); q.delete("p"); q.delete("page_size"); q.set("format", format); location.href = `${path}?${q}`; } }, `Export ${format.toUpperCase()}`);
-  return [link("csv"), link("jsonl")];
+// Export buttons: the filters are checked through the stat route first (same rules), so a bad filter shows
+// the server's message here instead of a download of an error; then the browser downloads the stream.
+function exportButtons(path, statPath, list) {
+  const button = (format) => h("button", { type: "button", class: "ghost", onclick: async () => {
+    const q = list.query();
+    q.delete("p");
+    q.delete("page_size");
+    await act(api("GET", `${statPath}?${q}`));
+    q.set("format", format);
+    location.href = `${path}?${q}`;
+  } }, `Export ${format.toUpperCase()}`);
+  return [button("csv"), button("jsonl")];
 }
 
 Pages.logs = async () => {
@@ -178,70 +197,107 @@ Pages.logs = async () => {
         totals.textContent = `Spent in this selection: ${money(stat.quota || 0)}`;
       } catch (err) { totals.textContent = ""; }
     } });
-  list.element.querySelector(".filters").append(...exportButtons("/api/log/self/export", list));
+  list.element.querySelector(".filters").append(...exportButtons("/api/log/self/export", "/api/log/self/stat", list));
   return h("section", {}, h("h1", {}, "Logs"), totals, list.element);
 };
 
 // ---- Top-up -------------------------------------------------------------------------------------
+const ORDER_STATUS = { pending: ["waiting for payment", "warn"], success: ["paid", "ok"] };
+const METHOD_NAMES = { alipay: "Alipay", wxpay: "WeChat Pay", qqpay: "QQ Pay" };
+
 Pages.topup = async (query) => {
-  const tradeNo = query.get("trade_no");
-  const orderState = h("div", {});
-  if (tradeNo) {
-    try {
-      const order = await api("GET", `/api/user/topup/${encodeURIComponent(tradeNo)}`);
-      orderState.append(h("div", { class: `banner`, id: "order-state" }, `Order ${order.trade_no}: ${order.status} — ${order.amount} for ${order.money}`));
-    } catch (err) { orderState.append(h("p", { class: "error" }, err.message)); }
-  }
-  const quote = h("p", { class: "muted", id: "quote" });
+  const self = await App.refreshSelf();
+  const offer = await api("GET", "/api/user/pay");
+  const balance = h("div", { class: "value", id: "topup-balance" }, money(self.quota));
   const orders = table({ path: "/api/user/topup/self", key: "orders", columns: [
-    { title: "Order", render: (o) => h("code", {}, o.trade_no) }, { title: "Amount", render: (o) => o.amount },
-    { title: "Paid", render: (o) => o.money }, { title: "Method", render: (o) => o.payment_method || o.method || "" },
-    { title: "Status", render: (o) => o.status }, { title: "Created", render: (o) => date(o.create_time || o.created_time) }] });
-  return h("section", {}, h("h1", {}, "Top up"), orderState,
+    { title: "Order", render: (o) => h("code", {}, o.trade_no) }, { title: "Quota bought (USD)", render: (o) => o.amount },
+    { title: "Paid", render: (o) => o.money }, { title: "Method", render: (o) => METHOD_NAMES[o.payment_method] || o.payment_method },
+    { title: "Status", render: (o) => badge(o.status, ORDER_STATUS) }, { title: "Created", render: (o) => date(o.create_time) },
+    { title: "Completed", render: (o) => date(o.complete_time) }] });
+  const redeem = form([{ name: "key", label: "Code" }], "Redeem", async (v) => {
+    const added = await act(api("POST", "/api/user/topup", v));
+    UI.toast(`Redeemed: ${money(added)} added`, "ok");
+    balance.textContent = money((await App.refreshSelf()).quota);
+    orders.reload();
+  });
+  return h("section", {}, h("h1", {}, "Top up"), query.get("trade_no") ? await orderState(query.get("trade_no")) : null,
     h("div", { class: "cards" },
-      h("div", { class: "panel" }, h("h2", {}, "Redeem a code"), form([{ name: "key", label: "Code" }], "Redeem", async (v) => {
-        const added = await act(api("POST", "/api/user/topup", v));
-        UI.toast(`Added ${money(added)}`, "ok");
-        App.refreshSelf();
-      })),
-      h("div", { class: "panel" }, h("h2", {}, "Pay online"), form([
-        { name: "amount", label: "Amount", type: "number", value: 10 },
-        { name: "payment_method", label: "Method", type: "select", options: [["alipay", "Alipay"], ["wxpay", "WeChat Pay"], ["qqpay", "QQ Pay"]] },
-      ], "Pay", async (v) => {
-        const money_ = await act(api("POST", "/api/user/amount", { amount: v.amount }));
-        quote.textContent = `You pay ${money_}`;
-        const order = await act(api("POST", "/api/user/pay", v));
-        submitPayment(order);
-      }), quote)),
+      h("div", { class: "card" }, h("div", { class: "muted" }, "Balance"), balance),
+      h("div", { class: "panel" }, h("h2", {}, "Redeem a code"), redeem),
+      h("div", { class: "panel" }, h("h2", {}, "Pay online"), offer.enabled ? payForm(offer)
+        : h("p", { class: "muted" }, "Online payment is not set up on this site.", UI.state.status.top_up_link
+          ? h("span", {}, " ", h("a", { href: UI.state.status.top_up_link, target: "_blank", rel: "noopener" }, "Buy a code here.")) : null))),
     h("h2", {}, "Orders"), orders.element);
 };
 
+// The state of an order the payment site sent the browser back for, from the server's records.
+async function orderState(tradeNo) {
+  try {
+    const order = await api("GET", `/api/user/topup/${encodeURIComponent(tradeNo)}`);
+    const paid = order.status === "success";
+    return h("div", { class: `banner ${paid ? "ok" : ""}`, id: "order-state" }, paid
+      ? `Order ${order.trade_no} is paid: ${money(order.quota)} was added to your balance.`
+      : `Order ${order.trade_no} is waiting for the payment site's confirmation (${order.money}). Reload this page in a moment.`);
+  } catch (err) {
+    return h("p", { class: "error", id: "order-state" }, err.message);
+  }
+}
+
+function payForm(offer) {
+  const quote = h("p", { class: "muted", id: "quote" }, `Price: ${offer.price} per 1 USD of quota; at least ${offer.min_topup}.`);
+  return h("div", {}, form([
+    { name: "amount", label: "USD of quota to buy", type: "number", value: offer.min_topup },
+    { name: "payment_method", label: "Method", type: "select", options: offer.pay_methods.map((m) => [m, METHOD_NAMES[m] || m]) },
+  ], "Pay", async (v) => {
+    quote.textContent = `You pay ${await act(api("POST", "/api/user/amount", { amount: v.amount }))}`;
+    submitPayment(await act(api("POST", "/api/user/pay", v)));
+  }), quote);
+}
+
+// The payment site takes a signed form posted by the browser.
 function submitPayment(order) {
-  const params = order.params || order.data || {};
   const target = h("form", { method: "POST", action: order.url });
-  for (const [k, v] of Object.entries(params)) target.append(h("input", { type: "hidden", name: k, value: v }));
+  for (const [k, v] of Object.entries(order.params)) target.append(h("input", { type: "hidden", name: k, value: v }));
   document.body.append(target);
   target.submit();
 }
 
 // ---- Midjourney, prices, invites, profile -------------------------------------------------------
-Pages.mj = async () => h("section", {}, h("h1", {}, "Midjourney tasks"), table({ path: "/api/mj/self", key: "mj", columns: [
-  { title: "Submitted", render: (t) => date(Math.floor((t.submit_time || 0) / (t.submit_time > 1e12 ? 1000 : 1))) },
-  { title: "Action", render: (t) => t.action }, { title: "Prompt", render: (t) => t.prompt || "" },
-  { title: "Status", render: (t) => `${t.status} ${t.progress || ""}` },
-  { title: "Image", render: (t) => (t.image_url || t.imageUrl ? h("a", { href: t.image_url || t.imageUrl, target: "_blank" }, h("img", { src: t.image_url || t.imageUrl, alt: "result", loading: "lazy", style: "max-width:120px;border-radius:6px" })) : t.fail_reason || "") },
-] }).element);
+const MJ_STATUS = { SUCCESS: ["done", "ok"], FAILURE: ["failed", "bad"], IN_PROGRESS: ["in progress", "warn"], SUBMITTED: ["queued", ""], NOT_START: ["queued", ""] };
 
+function mjPreview(t) {
+  if (t.image_url) return h("a", { href: t.image_url, target: "_blank", rel: "noopener" }, h("img", { class: "preview", src: t.image_url, alt: `${t.action} result`, loading: "lazy" }));
+  return h("span", { class: "muted" }, t.fail_reason || "");
+}
+
+Pages.mj = async () => h("section", {}, h("h1", {}, "Midjourney tasks"), table({ path: "/api/mj/self", key: "mj",
+  filters: [{ name: "mj_id", label: "Task id" }, { name: "status", label: "Any status", options: Object.keys(MJ_STATUS).map((k) => [k, MJ_STATUS[k][0]]) }],
+  columns: [
+    { title: "Submitted", render: (t) => date(Math.floor(t.submit_time / 1000)) }, { title: "Task", render: (t) => h("code", {}, t.mj_id) },
+    { title: "Action", render: (t) => t.action }, { title: "Prompt", render: (t) => t.prompt },
+    { title: "Status", render: (t) => h("span", {}, badge(t.status, MJ_STATUS), " ", t.progress) },
+    { title: "Cost", render: (t) => money(t.quota) }, { title: "Image", render: mjPreview },
+  ] }).element);
+
+// Prices in USD (before the group ratio): a ratio of 1 is QuotaPerUnit⁻¹ USD per token.
 Pages.pricing = async () => {
   const data = await api("GET", "/api/pricing");
-  const rows = (Array.isArray(data) ? data : data.items || []).map((m) => h("tr", {},
-    h("td", { "data-label": "Model" }, h("code", {}, m.model_name || m.model)),
-    h("td", { "data-label": "Billing" }, m.model_price !== null && m.model_price !== undefined ? "per call" : "per token"),
-    h("td", { "data-label": "Input, per 1M tokens" }, m.model_price != null ? "—" : `$${(m.model_ratio * 2).toFixed(4)}`),
-    h("td", { "data-label": "Output, per 1M tokens" }, m.model_price != null ? "—" : `$${(m.model_ratio * 2 * m.completion_ratio).toFixed(4)}`),
-    h("td", { "data-label": "Per call" }, m.model_price != null ? `$${m.model_price}` : "—")));
-  return h("section", {}, h("h1", {}, "Model prices"), h("p", { class: "muted" }, "Prices before your group's ratio."),
-    h("div", { class: "table-card" }, h("table", {}, h("thead", {}, h("tr", {}, ["Model", "Billing", "Input, per 1M tokens", "Output, per 1M tokens", "Per call"].map((t) => h("th", {}, t)))), h("tbody", {}, rows))));
+  const perMillion = (ratio) => `$${(ratio * 1e6 / data.quota_per_unit).toFixed(4)}`;
+  const rows = data.items.map((m) => {
+    const perCall = m.model_price !== null, priced = perCall || m.model_ratio !== null;
+    return h("tr", {},
+      h("td", { "data-label": "Model" }, h("code", {}, m.model_name)),
+      h("td", { "data-label": "Billing" }, perCall ? "per call" : priced ? "per token" : h("span", { class: "muted" }, "no price set")),
+      h("td", { "data-label": "Input, per 1M tokens" }, priced && !perCall ? perMillion(m.model_ratio) : "—"),
+      h("td", { "data-label": "Output, per 1M tokens" }, priced && !perCall ? perMillion(m.model_ratio * m.completion_ratio) : "—"),
+      h("td", { "data-label": "Per call" }, perCall ? `$${m.model_price}` : "—"));
+  });
+  const heads = ["Model", "Billing", "Input, per 1M tokens", "Output, per 1M tokens", "Per call"];
+  return h("section", {}, h("h1", {}, "Model prices"),
+    h("p", { class: "muted" }, `Prices of the models your group (${data.group}) may use, before your group's ratio of ×${data.group_ratio}.`),
+    h("div", { class: "table-card" }, h("div", { class: "table-scroll" }, h("table", { id: "prices" },
+      h("thead", {}, h("tr", {}, heads.map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No models are available to your group yet.")))))));
 };
 
 Pages.invite = async () => {
