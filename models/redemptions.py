@@ -24,6 +24,7 @@ class Redemption:
     created_time: int = 0
     redeemed_time: int = 0
     used_user_id: int = 0
+    credited: bool = True       # False between the claim and the credit (see RedemptionService.redeem)
 
 
 class KeyTaken(Exception):
@@ -74,8 +75,17 @@ class Redemptions:
         enabled (unknown, disabled, or claimed first by someone else)."""
         doc = await self.collection.find_one_and_update(
             {"key": key, "status": STATUS_ENABLED},
-            {"$set": {"status": STATUS_USED, "redeemed_time": now, "used_user_id": user_id}})
+            {"$set": {"status": STATUS_USED, "redeemed_time": now, "used_user_id": user_id, "credited": False}})
         return from_doc(Redemption, doc)
+
+    async def mark_credited(self, redemption_id: int):
+        await self.collection.update_one({"_id": redemption_id}, {"$set": {"credited": True}})
+
+    async def uncredited(self, claimed_before: int) -> list:
+        """Codes claimed (by a process that then died) but never marked credited."""
+        cursor = self.collection.find({"status": STATUS_USED, "credited": False,
+                                       "redeemed_time": {"$lt": claimed_before}})
+        return [from_doc(Redemption, d) async for d in cursor]
 
     async def delete(self, redemption_id: int) -> bool:
         result = await self.collection.delete_one({"_id": redemption_id})
@@ -83,5 +93,6 @@ class Redemptions:
 
     async def delete_invalid(self) -> int:
         """Delete every used or disabled code; returns how many."""
-        result = await self.collection.delete_many({"status": {"$in": [STATUS_DISABLED, STATUS_USED]}})
+        result = await self.collection.delete_many({"status": {"$in": [STATUS_DISABLED, STATUS_USED]},
+                                                    "credited": {"$nin": [False]}})
         return result.deleted_count

@@ -15,6 +15,8 @@ KEY_LENGTH = 32
 MAX_NAME = 20
 MAX_BATCH = 100
 
+RECOVER_AFTER = 60    # seconds after a claim before an uncredited code counts as left half done
+
 
 class RedemptionError(ServiceError):
     pass
@@ -107,12 +109,25 @@ class RedemptionService:
         code = await self.db.redemptions.claim(key, user.id, int(time.time())) if len(key) <= 64 else None
         if code is None:
             raise await self._why_not(key)
-        await self.db.users.give_quota(user.id, code.quota)
-        await self.accounts.forget(user.id)
-        await self.logs.write(Caller(None, user), TYPE_TOPUP,
-                              f"redeemed code {code.name} (#{code.id}) for {code.quota} quota",
-                              quota=code.quota, other={"redemption_id": code.id})
+        await self._credit(user, code)
         return code.quota
+
+    async def _credit(self, user, code):
+        """Add a claimed code's quota with the code as reference, so that `recover_uncredited` can finish
+        the job of a process that died between the claim and the credit, never crediting twice."""
+        if await self.db.users.credit_once(user.id, code.quota, f"redeem:{code.id}"):
+            await self.logs.write(Caller(None, user), TYPE_TOPUP,
+                                  f"redeemed code {code.name} (#{code.id}) for {code.quota} quota",
+                                  quota=code.quota, other={"redemption_id": code.id})
+        await self.db.redemptions.mark_credited(code.id)
+        await self.accounts.forget(user.id)
+
+    async def recover_uncredited(self, now: float = None):
+        """Credit codes claimed more than a minute ago but left uncredited (run by the job-lease holder)."""
+        for code in await self.db.redemptions.uncredited(int((now or time.time()) - RECOVER_AFTER)):
+            user = await self.db.users.get(code.used_user_id)
+            if user is not None:
+                await self._credit(user, code)
 
     async def _why_not(self, key: str) -> RedemptionError:
         code = await self.db.redemptions.by_key(key) if len(key) <= 64 else None

@@ -196,6 +196,8 @@ async def build_services(settings, mongodb_uri: str) -> Services:
     jobs.add("channel-auto-enable", AUTO_ENABLE_CHECK_EVERY, upkeep.retest_auto_disabled)
     payments = Payments(db, options, notices, changes)
     jobs.add("top-up-recovery", RECOVER_EVERY, payments.recover_uncredited)
+    redemptions = RedemptionService(db, accounts, logs)
+    jobs.add("redemption-recovery", RECOVER_EVERY, redemptions.recover_uncredited)
     return Services(
         settings=settings, db=db, keyring=keyring, options=options, pricing=pricing, tokenizer=tokenizer,
         keys=keys, routing=routing, upstream=upstream, billing=billing, channels=channels,
@@ -205,5 +207,5 @@ async def build_services(settings, mongodb_uri: str) -> Services:
         channel_tests=channel_tests, balances=balances,
         log_export=LogExport(db), key_billing=KeyBilling(keys, options),
         notices=notices, payments=payments,
-        users_admin=UserAdmin(db, accounts, logs, options), redemptions=RedemptionService(db, accounts, logs),
+        users_admin=UserAdmin(db, accounts, logs, options), redemptions=redemptions,
     )

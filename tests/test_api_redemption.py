@@ -6,6 +6,7 @@ import pytest
 
 from models.logs import TYPE_TOPUP
 from models.redemptions import STATUS_DISABLED, STATUS_ENABLED, STATUS_USED
+from services.redemptions import RECOVER_AFTER
 from tests.api_support import admin, ok, refused, session, warm_pool
 
 gen_test = pytest.mark.gen_test(timeout=60)
@@ -181,3 +182,23 @@ async def test_edit_disable_and_delete_codes(gateway):
     ok(await gateway.fetch(f"/api/redemption/{codes[2].id}", "DELETE", cookie=cookie))
     refused(await gateway.fetch(f"/api/redemption/{codes[2].id}", "DELETE", cookie=cookie), 404)
     assert await code_count(gateway) == 0
+
+
+@gen_test
+async def test_a_code_left_claimed_but_uncredited_by_a_dying_process_is_credited_once(gateway):
+    _, admin_cookie = await admin(gateway)
+    [key] = await make_codes(gateway, admin_cookie, quota=700, count=1)
+    user = await gateway.make_user(username="gus", quota=0)
+    services = gateway.services
+    code = await services.db.redemptions.claim(key, user.id, 1000)      # the process died right here
+    assert code is not None
+
+    await services.redemptions.recover_uncredited(now=1000 + RECOVER_AFTER - 1)        # too soon
+    assert (await services.db.users.get(user.id)).quota == 0
+    assert await services.redemptions.delete_invalid() == 0       # a code still owed is not deleted
+    await services.redemptions.recover_uncredited(now=1000 + RECOVER_AFTER + 1)
+    await services.redemptions.recover_uncredited(now=1000 + RECOVER_AFTER + 2)        # nothing left to do
+    assert (await services.db.users.get(user.id)).quota == 700
+    logs = (await services.db.logs.page({"user_id": user.id, "type": TYPE_TOPUP}, 0, 10))[0]
+    assert len(logs) == 1
+    assert await services.redemptions.delete_invalid() == 1
