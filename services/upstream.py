@@ -83,7 +83,6 @@ class UpstreamStream:
             body,
             timeout,
             follow_redirects=follow_redirects,
-            header_callback=self._on_header_line,
             streaming_callback=self._on_chunk,
             prepare_curl_callback=self._allow_abort,
         )
@@ -96,22 +95,26 @@ class UpstreamStream:
         curl.setopt(pycurl.NOPROGRESS, 0)
         curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
 
-    def _on_header_line(self, line: str):
-        if line.startswith("HTTP/"):
-            parts = line.split(" ", 2)
-            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-            self.headers = HTTPHeaders()
-        elif line in ("\r\n", "\n") and self.status >= 200:
-            if 300 <= self.status < 400 and "Location" in self.headers:
-                return   # libcurl follows the redirect; the headers that count are the final answer's
-            self._headers_done.set()
-        elif line.strip():
-            self.headers.parse_line(line)
+    def _read_head(self):
+        """Status and the headers the relay uses, read from libcurl when the first body chunk arrives
+        (cheaper than a callback per header line; after redirects these are the final answer's)."""
+        curl = self._curl
+        if curl is None or curl.info is not self._curl_info:
+            return          # the transfer already ended: the whole response gives them (_on_done)
+        self.status = int(curl.getinfo(pycurl.RESPONSE_CODE))
+        content_type = curl.getinfo(pycurl.CONTENT_TYPE)
+        if content_type:
+            self.headers["Content-Type"] = content_type
+        length = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD)
+        if length >= 0:
+            self.headers["Content-Length"] = str(int(length))
+        self._headers_done.set()
 
     def _on_chunk(self, chunk: bytes):
         if self._cancelled:
             return
-        self._headers_done.set()
+        if not self._headers_done.is_set():
+            self._read_head()
         self._chunks.append(chunk)
         self.buffered += len(chunk)
         self._wakeup.set()
