@@ -104,12 +104,6 @@ class Tokens:
             await self.collection.insert_many([to_doc(t) for t in tokens])
 
     # Balance moves (limited tokens only): each is one atomic conditional update.
-    async def take_quota(self, token_id: int, amount: int) -> bool:
-        return await quota.take(self.collection, token_id, "remain_quota", amount)
-
-    async def take_quota_up_to(self, token_id: int, amount: int) -> int:
-        return await quota.take_up_to(self.collection, token_id, "remain_quota", amount)
-
     async def give_quota(self, token_id: int, amount: int):
         await quota.give(self.collection, token_id, "remain_quota", amount)
 

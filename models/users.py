@@ -149,9 +149,6 @@ class Users:
     async def take_quota(self, user_id: int, amount: int) -> bool:
         return await quota.take(self.collection, user_id, "quota", amount)
 
-    async def take_quota_up_to(self, user_id: int, amount: int) -> int:
-        return await quota.take_up_to(self.collection, user_id, "quota", amount)
-
     async def give_quota(self, user_id: int, amount: int):
         await quota.give(self.collection, user_id, "quota", amount)
 

@@ -185,6 +185,3 @@ class UpstreamStream:
             except pycurl.error:
                 pass   # the transfer is ending anyway; the progress callback still stops it
 
-    async def closed(self):
-        """Wait until the transfer has ended."""
-        await self._future
