@@ -9,13 +9,17 @@ a dead node's reserves back. What was spent from a reserve is recorded in MongoD
 administrators see stays close to the truth.
 """
 import asyncio
+import logging
 import os
 import re
 import socket
 import time
 import uuid
 
+log = logging.getLogger("tollgate.quota")
 BLOCK_FACTOR = 20        # a refill takes this many times what the request needs, when the balance allows
+RATE_PERIODS = 2         # ... or what this many sync periods spent at the recent rate, whichever is more
+AHEAD_SHARE = 0.5        # below this share of a period's spending, the next block is fetched in the background
 IDLE_SECONDS = 2         # a reserve unused this long goes back to the balance
 
 
@@ -26,15 +30,25 @@ def new_node_id() -> str:
 
 class _Account:
     """One balance's reserve in this process: `available` is unspent; `spent` is what was spent (net of
-    refunds) since it was last recorded in MongoDB."""
+    refunds) since it was last recorded in MongoDB; `taken` is what requests took since then and `rate`
+    what they took in the last sync period, which sizes the blocks."""
 
-    __slots__ = ("available", "spent", "last_used", "lock")
+    __slots__ = ("available", "spent", "taken", "rate", "ahead_failed", "last_used", "lock")
 
     def __init__(self):
         self.available = 0
         self.spent = 0
+        self.taken = 0
+        self.rate = 0
+        self.ahead_failed = False
         self.last_used = 0.0
         self.lock = asyncio.Lock()
+
+    def block(self, need: int) -> int:
+        return max(need * BLOCK_FACTOR, self.rate * RATE_PERIODS)
+
+    def running_low(self) -> bool:
+        return self.available < self.rate * AHEAD_SHARE and not self.ahead_failed
 
 
 class QuotaBook:
@@ -43,6 +57,7 @@ class QuotaBook:
         self.node = node
         self.clock = clock
         self._accounts = {}
+        self._ahead = set()           # background refills under way
 
     def _account(self, kind, doc_id) -> _Account:
         account = self._accounts.get((kind, doc_id))
@@ -62,15 +77,38 @@ class QuotaBook:
                     return False
         account.available -= amount
         account.spent += amount
+        account.taken += amount
+        if account.running_low() and not account.lock.locked():
+            self._refill_ahead(kind, doc_id, account)
         return True
 
     async def _refill(self, kind, doc_id, account, amount) -> bool:
         store, need = self.stores[kind], amount - account.available
-        for block in (need * BLOCK_FACTOR, need):
+        for block in (account.block(need), need):
             if await store.reserve(doc_id, self.node, block):
                 account.available += block
                 return True
         return False
+
+    def _refill_ahead(self, kind, doc_id, account):
+        """Fetch the next block before the reserve runs out, so busy balances never wait for MongoDB."""
+        async def refill():
+            async with account.lock:
+                if self._accounts.get((kind, doc_id)) is not account or not account.running_low():
+                    return        # released meanwhile, or already refilled
+                block = account.block(0)
+                try:
+                    reserved = await self.stores[kind].reserve(doc_id, self.node, block)
+                except Exception:
+                    log.warning("could not refill a %s reserve ahead; requests will refill it", kind)
+                    reserved = False
+                if reserved:
+                    account.available += block
+                else:
+                    account.ahead_failed = True    # the balance is low (or MongoDB is away): refill on demand
+        task = asyncio.ensure_future(refill())
+        self._ahead.add(task)
+        task.add_done_callback(self._ahead.discard)
 
     async def take_up_to(self, kind: str, doc_id, amount: int) -> int:
         """Take `amount`, or everything that is left when less is left. Returns what was taken."""
@@ -95,6 +133,7 @@ class QuotaBook:
     async def sync(self):
         """Record in MongoDB what each reserve has spent since the last time."""
         for (kind, doc_id), account in list(self._accounts.items()):
+            account.rate, account.taken, account.ahead_failed = account.taken, 0, False
             if account.spent:
                 spent, account.spent = account.spent, 0
                 await self.stores[kind].consume(doc_id, self.node, spent)
@@ -103,7 +142,13 @@ class QuotaBook:
         await self._release(self.clock() - idle_seconds)
 
     async def release_all(self):
+        await self.refills_done()
         await self._release(float("inf"))
+
+    async def refills_done(self):
+        """Wait for the background refills under way."""
+        if self._ahead:
+            await asyncio.gather(*self._ahead)
 
     async def _release(self, used_before: float):
         for (kind, doc_id), account in list(self._accounts.items()):

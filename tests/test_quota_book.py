@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from models.reserves import Reserves
-from services.quota_book import BLOCK_FACTOR, QuotaBook
+from services.quota_book import AHEAD_SHARE, BLOCK_FACTOR, RATE_PERIODS, QuotaBook
 
 
 class Clock:
@@ -90,3 +90,51 @@ async def test_a_dead_processes_reserve_is_recovered_exactly_once(gateway):
 
     assert sorted(moved) == [0, 10 * BLOCK_FACTOR - 10]
     assert await balance(gateway, user) == (100_000 - 10, {})   # what it spent stays spent
+
+
+class CountingReserves(Reserves):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.reserve_calls = 0
+
+    async def reserve(self, doc_id, node, amount):
+        self.reserve_calls += 1
+        return await super().reserve(doc_id, node, amount)
+
+
+@pytest.mark.gen_test
+async def test_a_busy_balance_gets_blocks_sized_by_its_rate_fetched_before_it_runs_out(gateway):
+    user = await gateway.make_user(quota=1_000_000)
+    quota = book(gateway, "node-a")
+    for _ in range(BLOCK_FACTOR):
+        assert await quota.take("user", user.id, 10)      # 200 taken in this sync period
+    await quota.sync()
+    assert await quota.take("user", user.id, 10)          # the refill covers RATE_PERIODS periods at that rate
+    block = 200 * RATE_PERIODS
+    assert await balance(gateway, user) == (1_000_000 - 200 - block, {"node-a": block})
+    taken = 10
+    while quota.held() >= 200 * AHEAD_SHARE:              # spend down to less than half a period's worth
+        assert await quota.take("user", user.id, 10)
+        taken += 10
+    await quota.refills_done()                            # the next block came without a request waiting
+    assert quota.held() == 2 * block - taken
+    await quota.release_all()
+    assert await balance(gateway, user) == (1_000_000 - 200 - taken, {"node-a": 0})
+
+
+@pytest.mark.gen_test
+async def test_a_low_balance_is_not_asked_for_blocks_ahead_again_and_again(gateway):
+    user = await gateway.make_user(quota=260)
+    users = CountingReserves(gateway.services.db.users.collection, "quota")
+    quota = QuotaBook({"user": users}, "node-a", Clock())
+    for _ in range(BLOCK_FACTOR):
+        assert await quota.take("user", user.id, 10)      # one block of 200; 60 left on the balance
+    await quota.sync()
+    assert await quota.take("user", user.id, 10)          # too little for a block: just what is needed
+    await quota.refills_done()                            # one try ahead, refused
+    calls = users.reserve_calls
+    assert await quota.take("user", user.id, 10)
+    await quota.refills_done()
+    assert users.reserve_calls == calls + 2               # a block, then the need; no try ahead
+    await quota.release_all()
+    assert await balance(gateway, user) == (260 - 220, {"node-a": 0})
