@@ -2,18 +2,20 @@
 import argparse
 import asyncio
 import logging
-import logging.handlers
 import os
 import signal
 import socket
 import sys
 
+import uvloop
 from tornado.httpserver import HTTPServer
+from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 
 from conf.settings import VERSION, SettingsError, describe, load_settings
 from handlers import make_app
 from services.embedded_mongo import EmbeddedMongo
+from services.log_files import ACCESS, setup_logging
 from services.runtime import build_services
 
 log = logging.getLogger("tollgate")
@@ -29,20 +31,6 @@ def parse_args(argv):
     parser.add_argument("--workers", type=int, help="processes serving the port (default 1, or WORKERS)")
     parser.add_argument("--version", action="version", version=f"Tollgate {VERSION}")
     return parser.parse_args(argv)
-
-
-def setup_logging(log_dir: str, debug: bool):
-    os.makedirs(log_dir, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
-    to_file = logging.handlers.TimedRotatingFileHandler(os.path.join(log_dir, "tollgate.log"), when="midnight",
-                                                        backupCount=30, encoding="utf-8")
-    to_console = logging.StreamHandler(sys.stderr)
-    root = logging.getLogger()
-    for handler in (to_file, to_console):
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    logging.getLogger("pymongo").setLevel(logging.WARNING)
 
 
 def notify_systemd(state: str):
@@ -72,6 +60,7 @@ async def serve(settings, mongodb_uri, sockets, notify=True):
     """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close."""
     services = await build_services(settings, mongodb_uri)
     services.start_sync()
+    PeriodicCallback(ACCESS.flush, 1000).start()
     max_body = settings.max_request_body_mb * 2 * 1024 * 1024
     server = HTTPServer(make_app(services), xheaders=True, max_body_size=max_body)
     server.add_sockets(sockets)
@@ -91,6 +80,12 @@ async def serve(settings, mongodb_uri, sockets, notify=True):
     await server.close_all_connections()
     await services.close()
     log.info("stopped")
+    ACCESS.flush()
+
+
+def run_loop(main):
+    """Run on uvloop: Tornado works unchanged on it, and its event loop (in C) costs less per request."""
+    return uvloop.run(main)
 
 
 def run_workers(settings, mongodb_uri, sockets):
@@ -101,7 +96,7 @@ def run_workers(settings, mongodb_uri, sockets):
         if pid == 0:
             code = 0
             try:
-                asyncio.run(serve(settings, mongodb_uri, sockets, notify=False))
+                run_loop(serve(settings, mongodb_uri, sockets, notify=False))
             except BaseException:
                 log.exception("worker %s failed", os.getpid())
                 code = 1
@@ -138,7 +133,7 @@ def main(argv=None):
     code = 0
     try:
         if settings.workers == 1:
-            asyncio.run(serve(settings, mongodb_uri, sockets))
+            run_loop(serve(settings, mongodb_uri, sockets))
         else:
             code = run_workers(settings, mongodb_uri, sockets)
     finally:

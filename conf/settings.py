@@ -97,7 +97,7 @@ SETTINGS = [
     Setting("global_api_rate_limit", 180, _non_negative_int, "Requests per IP to /api per three minutes; 0 turns it off."),
     Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
     Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
-    Setting("debug", False, _bool, "Verbose logging."),
+    Setting("debug", False, _bool, "Verbose logging; access lines also go to tollgate.log and standard error."),
     Setting("metrics_token", "", str, "When set, GET /metrics needs 'Authorization: Bearer' this token."),
     Setting("sql_dsn", "", _mongodb_dsn, "One API's database setting: a mongodb:// URI here is used as MONGODB_URI."),
     Setting("sql_max_open_conns", 100, _positive_int, "Most MongoDB connections per process (maxPoolSize)."),

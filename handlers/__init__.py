@@ -1,5 +1,4 @@
 """The Tornado application: every route, in order, catch-alls last."""
-import logging
 import re
 
 import tornado.web
@@ -7,8 +6,8 @@ import tornado.web
 from handlers import (billing_compat, channel, claude_native, log, media, midjourney, misc, openapi, ops, option,
                       overview, pages, pricing, redemption, relay, token, topup, user, user_admin)
 from services import metrics
+from services.log_files import ACCESS
 
-access_log = logging.getLogger("tollgate.access")
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
 
 
@@ -24,13 +23,12 @@ def all_routes():
 
 def log_request(handler):
     """One access-log line per request, with secrets in the query string scrubbed."""
-    status = handler.get_status()
-    level = logging.INFO if status < 500 else logging.ERROR
-    uri = _SECRET_QUERY.sub(r"\1***", handler.request.uri)
-    access_log.log(level, "%d %s %s %s %.1fms id=%s", status, handler.request.method, uri,
-                   handler.request.remote_ip, 1000 * handler.request.request_time(),
-                   getattr(handler, "request_id", "-"))
-    metrics.observe_request(handler)
+    request, status = handler.request, handler.get_status()
+    seconds = request.request_time()
+    uri = _SECRET_QUERY.sub(r"\1***", request.uri) if "=" in request.uri else request.uri
+    ACCESS.write(status >= 500, f"{status} {request.method} {uri} {request.remote_ip} {1000 * seconds:.1f}ms "
+                                f"id={getattr(handler, 'request_id', '-')}")
+    metrics.observe_request(type(handler).__name__, request.method, status, seconds)
 
 
 def make_app(services, **tornado_settings) -> tornado.web.Application:

@@ -6,7 +6,7 @@ a verb without a level is refused (deny by default, and a test walks the route t
 HTTP status. Unknown exceptions become a generic error with the request id; details go to the log only.
 """
 import logging
-import uuid
+import os
 
 import ujson
 from tornado.iostream import StreamClosedError
@@ -33,7 +33,7 @@ class BaseHandler(RequestHandler):
     access: dict = {}
 
     def initialize(self):
-        self.request_id = uuid.uuid4().hex[:16]
+        self.request_id = os.urandom(8).hex()
         self.set_header("X-Request-Id", self.request_id)
 
     @property

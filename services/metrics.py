@@ -29,19 +29,32 @@ def watch(in_flight):
     _in_flight.add(in_flight)
 
 
-def observe_request(handler):
-    name = type(handler).__name__      # the handler class, not the path: ids in paths would explode the labels
-    REQUESTS.labels(name, handler.request.method, str(handler.get_status())).inc()
-    LATENCY.labels(name).observe(handler.request.request_time())
+_request_series = {}    # (handler, method, status) → its counter and latency histogram, looked up once
+
+
+def observe_request(handler_name: str, method: str, status: int, seconds: float):
+    """`handler_name` is the handler class, not the path: ids in paths would explode the labels."""
+    series = _request_series.get((handler_name, method, status))
+    if series is None:
+        series = _request_series[(handler_name, method, status)] = (
+            REQUESTS.labels(handler_name, method, str(status)), LATENCY.labels(handler_name))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def upstream_error(channel_id: int, status: int):
     UPSTREAM_ERRORS.labels(str(channel_id), str(status)).inc()
 
 
+_quota_series = {}
+
+
 def quota_charged(channel_id: int, quota: int):
     if quota > 0:
-        QUOTA_CHARGED.labels(str(channel_id)).inc(quota)
+        series = _quota_series.get(channel_id)
+        if series is None:
+            series = _quota_series[channel_id] = QUOTA_CHARGED.labels(str(channel_id))
+        series.inc(quota)
 
 
 def exposition() -> bytes:

@@ -15,6 +15,7 @@ class OptionStore:
         self.repo = repo
         self._raw = {name: default for name, (default, _) in OPTIONS.items()}
         self._values = {name: parse(default) for name, (default, parse) in OPTIONS.items()}
+        self.version = 0      # counts changes, so what is derived from options knows when to recompute
 
     def __getitem__(self, name):
         return self._values[name]
@@ -41,6 +42,8 @@ class OptionStore:
         return {name: raw for name, raw in self._raw.items() if name not in SECRET_OPTIONS}
 
     def _apply(self, name, raw, strict):
+        if raw == self._raw[name]:
+            return
         try:
             value = OPTIONS[name][1](raw)
         except ValueError as exc:
@@ -49,6 +52,7 @@ class OptionStore:
             return  # a bad stored value keeps the last good one
         self._raw[name] = raw
         self._values[name] = value
+        self.version += 1
 
 
 def _to_text(value) -> str:

@@ -7,7 +7,11 @@ cache-creation ratio (both looked up by model, wildcards allowed, 1 when unset).
 """
 import dataclasses
 import fnmatch
+import functools
 from decimal import ROUND_HALF_UP, Decimal
+
+
+MAX_CACHED_PRICES = 10_000
 
 
 class PriceNotSet(Exception):
@@ -28,18 +32,34 @@ class Price:
         return self.fixed_price is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def _exact(value) -> Decimal:
+    """A ratio as the decimal it was written as (0.1 is 0.1, not the float nearest to it); the same few
+    ratios come back on every request."""
     return Decimal(str(value))
 
 
 class Pricing:
     def __init__(self, options):
         self.options = options
+        self._prices = {}             # (model, group, per call) → Price, for the current options
+        self._version = None
 
     def group_ratio(self, group: str) -> float:
         return self.options["GroupRatio"].get(group, 1)
 
     def price(self, model: str, group: str, per_call_token: bool = False) -> Price:
+        if self._version != self.options.version:
+            self._prices, self._version = {}, self.options.version
+        key = (model, group, per_call_token)
+        price = self._prices.get(key)
+        if price is None:
+            price = self._price(model, group, per_call_token)
+            if len(self._prices) < MAX_CACHED_PRICES:
+                self._prices[key] = price
+        return price
+
+    def _price(self, model: str, group: str, per_call_token: bool) -> Price:
         group_ratio = self.group_ratio(group)
         fixed = self._fixed_price(model)
         ratio = self.options["ModelRatio"].get(model)
@@ -64,9 +84,9 @@ class Pricing:
             return self.call_quota(price)
         cached = min(cached_tokens, prompt_tokens)
         creation = min(cache_creation_tokens, prompt_tokens - cached)
-        tokens = (_exact(prompt_tokens - cached - creation) + _exact(cached) * _exact(price.cache_ratio)
-                  + _exact(creation) * _exact(price.cache_creation_ratio)
-                  + _exact(completion_tokens) * _exact(price.completion_ratio))
+        tokens = (Decimal(prompt_tokens - cached - creation) + Decimal(cached) * _exact(price.cache_ratio)
+                  + Decimal(creation) * _exact(price.cache_creation_ratio)
+                  + Decimal(completion_tokens) * _exact(price.completion_ratio))
         exact = tokens * _exact(price.model_ratio) * _exact(price.group_ratio)
         quota = int(exact.to_integral_value(rounding=ROUND_HALF_UP))
         if quota == 0 and exact > 0:

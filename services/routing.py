@@ -42,6 +42,8 @@ class RoutingTable:
         """An enabled channel for the route: highest priority tier first, weighted random inside it."""
         for tier in self._tiers.get((group, model), ()):
             candidates = [c for c in tier if c.id not in exclude and c.status == STATUS_ENABLED]
+            if len(candidates) == 1:
+                return candidates[0]
             if candidates:
                 weights = [max(c.weight, 0) + SMOOTHING for c in candidates]
                 return self.rng.choices(candidates, weights)[0]

@@ -52,7 +52,7 @@ class Keyring:
         self.session_key = hmac.new(root, b"tollgate session", hashlib.sha256).hexdigest()
 
     def hash(self, key: str) -> str:
-        return hmac.new(self._hash_key, key.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._hash_key, key.encode(), "sha256").hex()
 
     def encrypt(self, text: str) -> str:
         nonce = os.urandom(12)

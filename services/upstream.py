@@ -8,9 +8,10 @@ import collections
 import dataclasses
 
 import pycurl
-from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.httpclient import HTTPRequest
 from tornado.httputil import HTTPHeaders
+
+from services.curl_client import LeanCurlClient
 
 # Status used when no HTTP answer came back at all (connection refused, timeout, aborted).
 NO_RESPONSE = 599
@@ -26,7 +27,7 @@ class UpstreamResponse:
 
 class Upstream:
     def __init__(self, max_clients: int, connect_timeout: float, relay_timeout: float):
-        self.client = CurlAsyncHTTPClient(force_instance=True, max_clients=max_clients)
+        self.client = LeanCurlClient(force_instance=True, max_clients=max_clients)
         self.connect_timeout = connect_timeout
         self.relay_timeout = relay_timeout   # 0: no limit on the whole call
 

@@ -17,11 +17,11 @@ class ServerProcess:
         if "MONGODB_URI" not in (env or {}):
             full_env.pop("MONGODB_URI", None)
         self.port = port
+        self.log_dir = os.path.join(str(data_dir), "logs")
         self.lines = []
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port), "--log-dir", os.path.join(str(data_dir), "logs"),
-             *args], cwd=ROOT, env=full_env, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "server.py", "--port", str(port), "--log-dir", self.log_dir, *args], cwd=ROOT, env=full_env, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -43,6 +43,11 @@ class ServerProcess:
             hits = self._changed.wait_for(found, timeout)
         assert hits and len(hits) >= count, f"never saw {pattern!r}:\n" + "".join(l for l in self.lines if l)
         return hits
+
+    def access_lines(self) -> list:
+        """The lines of access.log (written once a second and when each process stops)."""
+        with open(os.path.join(self.log_dir, "access.log"), encoding="utf-8") as f:
+            return f.read().splitlines()
 
     def call(self, path, body=None, headers=None):
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {},

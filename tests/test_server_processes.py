@@ -43,6 +43,10 @@ def world(io_loop, mongo_uri, upstream, tmp_path):
     io_loop.run_sync(services.close)
 
 
+ACCESS_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|ERROR) \[(?P<pid>\d+)\] tollgate.access "
+                         r"(200|403) POST /v1/chat/completions 127\.0\.0\.1 [\d.]+ms id=[0-9a-f]{16}")
+
+
 async def wait_for(server, pattern, count=1):
     return await asyncio.get_running_loop().run_in_executor(None, server.wait_for, pattern, count)
 
@@ -71,9 +75,9 @@ async def test_two_workers_never_overdraw(world):
     assert left >= 0
     assert sum(entry["quota"] for entry in logs) == quota - left
     assert len(logs) == codes.count(200)
-    served_by = {re.search(r"\[(\d+)\]", line).group(1) for line in server.lines
-                 if line and "POST /v1/chat/completions" in line}
-    assert len(served_by) == 2          # both workers took calls
+    calls = [ACCESS_LINE.fullmatch(line) for line in server.access_lines() if "POST /v1/chat/completions" in line]
+    assert len(calls) == 200 and all(calls)                 # every call, each line whole though both wrote
+    assert len({call.group("pid") for call in calls}) == 2   # both workers took calls
 
 
 @pytest.mark.gen_test(timeout=120)

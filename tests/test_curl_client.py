@@ -1,0 +1,53 @@
+"""The upstream client's short set-up path, against a real local server: bodies byte for byte, the
+headers the relay reads, and what it refuses."""
+import pytest
+import tornado.web
+
+from services.upstream import NO_RESPONSE, Upstream
+from tests.conftest import serve
+
+
+class Echo(tornado.web.RequestHandler):
+    def post(self):
+        self.set_header("Content-Type", "application/x-echo")
+        self.write(self.request.body)
+
+    def get(self):
+        self.redirect("/echo-get-target") if self.request.path == "/echo-get" else self.write(b"got")
+
+
+@pytest.fixture
+def echo(io_loop):
+    server, base = serve(io_loop, tornado.web.Application([(r"/echo.*", Echo)]))
+    yield base
+    server.stop()
+
+
+@pytest.mark.gen_test
+async def test_a_post_goes_byte_for_byte_and_the_relayed_headers_come_back(echo):
+    upstream = Upstream(10, 5, 30)
+    body = bytes(range(256)) * 10         # every byte value, NULs included
+    response = await upstream.fetch(f"{echo}/echo", "POST", {"Authorization": "Bearer sk-up"}, body)
+    assert response.status == 200 and response.body == body
+    assert response.headers["Content-Type"] == "application/x-echo"
+    assert response.headers["Content-Length"] == str(len(body))
+    redirected = await upstream.fetch(f"{echo}/echo-get", "GET")
+    assert redirected.status == 200 and redirected.body == b"got"      # redirects are followed
+    upstream.close()
+
+
+@pytest.mark.gen_test
+async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(echo):
+    upstream = Upstream(10, 5, 30)
+    response = await upstream.fetch(f"{echo}/echo", "POST", {"Authorization": "Bearer x\r\nX-Evil: 1"}, b"{}")
+    assert response.status == NO_RESPONSE and "line break" in response.error
+    upstream.close()
+
+
+@pytest.mark.gen_test
+async def test_a_response_larger_than_the_limit_fails_the_call(echo):
+    upstream = Upstream(10, 5, 30)
+    upstream.client.max_body_size = 1000
+    response = await upstream.fetch(f"{echo}/echo", "POST", {}, b"x" * 5000)
+    assert response.status == NO_RESPONSE and "max_body_size" in response.error
+    upstream.close()
