@@ -58,9 +58,10 @@ class Api:
 
 
 class Tollgate:
-    def __init__(self, workdir, upstream_port, workers=1):
-        self.name = f"tollgate-{workers}w"
+    def __init__(self, workdir, upstream_port, workers=1, name=None, env=None):
+        self.name = name or f"tollgate-{workers}w"
         self.workers = workers
+        self.env = env or {}
         self.dir = os.path.join(workdir, self.name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
@@ -87,7 +88,7 @@ class Tollgate:
 
     def _launch(self):
         env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_CONN_STRING")}
-        env.update(DATA_DIR=os.path.join(self.dir, "data"), GLOBAL_API_RATE_LIMIT="0")
+        env.update(DATA_DIR=os.path.join(self.dir, "data"), GLOBAL_API_RATE_LIMIT="0", **self.env)
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         with open(self.stderr_path, "a") as err:
             start = err.tell()

@@ -9,6 +9,7 @@ a dead node's reserves back. What was spent from a reserve is recorded in MongoD
 administrators see stays close to the truth.
 """
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -33,7 +34,7 @@ class _Account:
     refunds) since it was last recorded in MongoDB; `taken` is what requests took since then and `rate`
     what they took in the last sync period, which sizes the blocks."""
 
-    __slots__ = ("available", "spent", "taken", "rate", "ahead_failed", "last_used", "lock")
+    __slots__ = ("available", "spent", "taken", "rate", "ahead_failed", "last_used", "lock", "busy")
 
     def __init__(self):
         self.available = 0
@@ -43,6 +44,7 @@ class _Account:
         self.ahead_failed = False
         self.last_used = 0.0
         self.lock = asyncio.Lock()
+        self.busy = 0     # coroutines holding or waiting for the lock: the reserve is not released meanwhile
 
     def block(self, need: int) -> int:
         return max(need * BLOCK_FACTOR, self.rate * RATE_PERIODS)
@@ -72,15 +74,26 @@ class QuotaBook:
             return True
         account = self._account(kind, doc_id)
         if account.available < amount:
-            async with account.lock:      # one refill at a time per balance
+            async with self._holding(account):      # one refill at a time per balance
                 if account.available < amount and not await self._refill(kind, doc_id, account, amount):
                     return False
         account.available -= amount
         account.spent += amount
         account.taken += amount
-        if account.running_low() and not account.lock.locked():
+        if account.running_low() and not account.busy:
             self._refill_ahead(kind, doc_id, account)
         return True
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, account):
+        """The account's lock. A lock just released is free before its next waiter runs, so waiting
+        counts as busy too: a reserve released then would be refilled after it left the book."""
+        account.busy += 1
+        try:
+            async with account.lock:
+                yield
+        finally:
+            account.busy -= 1
 
     async def _refill(self, kind, doc_id, account, amount) -> bool:
         store, need = self.stores[kind], amount - account.available
@@ -93,29 +106,35 @@ class QuotaBook:
     def _refill_ahead(self, kind, doc_id, account):
         """Fetch the next block before the reserve runs out, so busy balances never wait for MongoDB."""
         async def refill():
-            async with account.lock:
-                if self._accounts.get((kind, doc_id)) is not account or not account.running_low():
-                    return        # released meanwhile, or already refilled
-                block = account.block(0)
-                try:
-                    reserved = await self.stores[kind].reserve(doc_id, self.node, block)
-                except Exception:
-                    log.warning("could not refill a %s reserve ahead; requests will refill it", kind)
-                    reserved = False
-                if reserved:
-                    account.available += block
-                else:
-                    account.ahead_failed = True    # the balance is low (or MongoDB is away): refill on demand
+            try:
+                async with account.lock:
+                    if account.running_low():         # not refilled meanwhile
+                        await self._reserve_ahead(kind, doc_id, account)
+            finally:
+                account.busy -= 1
+        account.busy += 1       # from now: the account stays in the book until the refill is done
         task = asyncio.ensure_future(refill())
         self._ahead.add(task)
         task.add_done_callback(self._ahead.discard)
+
+    async def _reserve_ahead(self, kind, doc_id, account):
+        block = account.block(0)
+        try:
+            reserved = await self.stores[kind].reserve(doc_id, self.node, block)
+        except Exception:
+            log.warning("could not refill a %s reserve ahead; requests will refill it", kind)
+            reserved = False
+        if reserved:
+            account.available += block
+        else:
+            account.ahead_failed = True    # the balance is low (or MongoDB is away): refill on demand
 
     async def take_up_to(self, kind: str, doc_id, amount: int) -> int:
         """Take `amount`, or everything that is left when less is left. Returns what was taken."""
         if await self.take(kind, doc_id, amount):
             return amount
         account = self._account(kind, doc_id)
-        async with account.lock:
+        async with self._holding(account):
             account.available += await self.stores[kind].reserve_up_to(doc_id, self.node,
                                                                         amount - account.available)
             taken = min(amount, account.available)
@@ -136,7 +155,11 @@ class QuotaBook:
             account.rate, account.taken, account.ahead_failed = account.taken, 0, False
             if account.spent:
                 spent, account.spent = account.spent, 0
-                await self.stores[kind].consume(doc_id, self.node, spent)
+                try:
+                    await self.stores[kind].consume(doc_id, self.node, spent)
+                except Exception:
+                    account.spent += spent      # recorded with the next sync
+                    raise
 
     async def release_idle(self, idle_seconds: float = IDLE_SECONDS):
         await self._release(self.clock() - idle_seconds)
@@ -152,12 +175,22 @@ class QuotaBook:
 
     async def _release(self, used_before: float):
         for (kind, doc_id), account in list(self._accounts.items()):
-            if account.last_used >= used_before or account.lock.locked():
+            if account.last_used >= used_before or account.busy:
                 continue
             unspent, spent = account.available, account.spent
             del self._accounts[(kind, doc_id)]
             if unspent or spent:
-                await self.stores[kind].release(doc_id, self.node, unspent, spent)
+                try:
+                    await self.stores[kind].release(doc_id, self.node, unspent, spent)
+                except Exception:
+                    self._take_back(kind, doc_id, unspent, spent)
+                    raise
+
+    def _take_back(self, kind, doc_id, unspent, spent):
+        """A reserve that could not be released stays in the book (with what was spent from it)."""
+        account = self._account(kind, doc_id)
+        account.available += unspent
+        account.spent += spent
 
     def held(self) -> int:
         return sum(a.available for a in self._accounts.values())

@@ -138,3 +138,23 @@ async def test_a_low_balance_is_not_asked_for_blocks_ahead_again_and_again(gatew
     assert users.reserve_calls == calls + 2               # a block, then the need; no try ahead
     await quota.release_all()
     assert await balance(gateway, user) == (260 - 220, {"node-a": 0})
+
+
+@pytest.mark.gen_test
+async def test_a_reserve_is_not_released_while_a_request_waits_to_refill_it(gateway):
+    user = await gateway.make_user(quota=100_000)
+    clock = Clock()
+    quota = book(gateway, "node-a", clock)
+    for _ in range(BLOCK_FACTOR):
+        assert await quota.take("user", user.id, 10)      # the first block, all spent
+    account = quota._accounts[("user", user.id)]
+    await account.lock.acquire()                          # a refill under way
+    waiting = asyncio.ensure_future(quota.take("user", user.id, 500))
+    while not account.busy:                               # the request now waits for the lock
+        await asyncio.sleep(0)
+    clock.now += 10                                       # and, by the book's clock, long ago
+    account.lock.release()                                # free, but the waiter has not run yet
+    await quota.release_idle(2)                           # must leave alone a reserve someone waits for
+    assert await waiting
+    await quota.release_all()
+    assert await balance(gateway, user) == (100_000 - 200 - 500, {"node-a": 0})
