@@ -8,8 +8,13 @@ calls read them at their first chunk, see services/upstream.py). Any other reque
 set-up unchanged.
 """
 import pycurl
+import tornado.curl_httpclient
 from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.escape import utf8
+
+# Tornado's own buffer between libcurl and a streaming callback (it pauses a transfer whose reader falls
+# behind); streamed calls take the short set-up only where this Tornado has it.
+StreamingBuffer = getattr(tornado.curl_httpclient, "_CurlStreamingBuffer", None)
 
 USER_AGENT = "Mozilla/5.0 (compatible; pycurl)"      # what Tornado's set-up sends
 WEB_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
@@ -22,11 +27,11 @@ def _lean(proxy) -> bool:
     # The request as built (Tornado wraps it to fill in its defaults; unset here means Tornado's default,
     # which this client does not change).
     request = proxy.request
-    return (request.method in ("GET", "POST") and request.streaming_callback is None
+    return (request.method in ("GET", "POST") and (request.streaming_callback is None or StreamingBuffer)
             and request.header_callback is None and not request.proxy_host and request.auth_username is None
             and request.client_cert is None and request.client_key is None and request.ca_certs is None
             and request.validate_cert is not False and request.allow_ipv6 is not False
-            and request.ssl_options is None and request.prepare_curl_callback is None)
+            and request.ssl_options is None)
 
 
 class LeanCurlClient(CurlAsyncHTTPClient):
@@ -44,7 +49,7 @@ class LeanCurlClient(CurlAsyncHTTPClient):
         setopt(pycurl.PROTOCOLS, WEB_PROTOCOLS)
         setopt(pycurl.REDIR_PROTOCOLS, WEB_PROTOCOLS)
         setopt(pycurl.NOSIGNAL, 1)
-        setopt(pycurl.WRITEFUNCTION, self._buffer_writer(curl, buffer))
+        setopt(pycurl.WRITEFUNCTION, self._writer(curl, request, buffer))
         setopt(pycurl.FOLLOWLOCATION, request.follow_redirects)
         setopt(pycurl.MAXREDIRS, request.max_redirects)
         setopt(pycurl.CONNECTTIMEOUT_MS, int(1000 * request.connect_timeout))
@@ -54,8 +59,13 @@ class LeanCurlClient(CurlAsyncHTTPClient):
             setopt(pycurl.ENCODING, "gzip,deflate")
         if request.method == "POST":
             setopt(pycurl.POSTFIELDS, utf8(request.body or b""))
+        if request.prepare_curl_callback is not None:
+            request.prepare_curl_callback(curl)
 
-    def _buffer_writer(self, curl, buffer):
+    def _writer(self, curl, request, buffer):
+        if request.streaming_callback is not None:
+            streaming = curl.info["streaming_buffer"] = StreamingBuffer(self, curl, request.streaming_callback)
+            return streaming.write
         limit = self.max_body_size
 
         def write(chunk: bytes) -> int:

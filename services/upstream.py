@@ -75,7 +75,7 @@ class UpstreamStream:
         self._cancelled = False
         self._done = False
         self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
-        self._wakeup = asyncio.Event()
+        self._waiter = None                     # the future `next_chunk` waits on
         self._headers_done = asyncio.Event()
         request = upstream._request(
             url,
@@ -118,7 +118,7 @@ class UpstreamStream:
             self._read_head()
         self._chunks.append(chunk)
         self.buffered += len(chunk)
-        self._wakeup.set()
+        self._wake()
 
     def _on_done(self, future):
         try:
@@ -133,7 +133,11 @@ class UpstreamStream:
         self._done = True
         self._curl = None    # Tornado reuses the handle for other requests from now on
         self._headers_done.set()
-        self._wakeup.set()
+        self._wake()
+
+    def _wake(self):
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def wait_headers(self, timeout: float):
         """Wait until the status line and headers arrived (or the call failed)."""
@@ -146,11 +150,24 @@ class UpstreamStream:
         while not self._chunks:
             if self._done or self._cancelled:
                 return None
-            self._wakeup.clear()
-            await asyncio.wait_for(self._wakeup.wait(), timeout)
+            await self._next_wake(timeout)
         chunk = self._chunks.popleft()
         self.buffered -= len(chunk)
         return chunk
+
+    async def _next_wake(self, timeout: float):
+        """Wait for the next chunk, the end or a cancel; asyncio.TimeoutError after `timeout` seconds (None:
+        no limit).
+        (One future and one timer per wait: asyncio.wait_for would start a task for each chunk.)"""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
 
     async def read_all(self, timeout: float, limit: int = 1 << 20) -> bytes:
         """The rest of the body (an error body, typically), up to `limit` bytes."""
@@ -175,7 +192,7 @@ class UpstreamStream:
         self._chunks.clear()
         self.buffered = 0
         self._headers_done.set()
-        self._wakeup.set()
+        self._wake()
         if self._curl is not None and not self._done and self._curl.info is self._curl_info:
             # An idle transfer is not looked at again until data arrives or a libcurl timer fires
             # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
@@ -186,3 +203,8 @@ class UpstreamStream:
             except pycurl.error:
                 pass   # the transfer is ending anyway; the progress callback still stops it
 
+
+
+def _expire(waiter):
+    if not waiter.done():
+        waiter.set_exception(asyncio.TimeoutError())
