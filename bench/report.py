@@ -48,11 +48,12 @@ def _ratio(value, base):
     return f"{value / base:.2f}×" if base else "–"
 
 
-def render(rows, money, notes, args, elapsed) -> str:
+def render(rows, money, notes, args, elapsed, streams_line=None) -> str:
     cells = {(n, s, c): r for n, s, c, r in rows if s is not None}
     lines = [f"## {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}", "", machine_line(),
              f"each cell: {args.warmup:g} s warm-up, wait until idle, then {args.seconds:g} s of wrk (slow targets: "
-             f"long enough for 2 answers per connection, at most {args.max_seconds} s); whole run {elapsed:.0f} s", "",
+             f"long enough for 2 answers per connection, at most {args.max_seconds} s); every target runs each "
+             f"cell before the next cell starts; whole run {elapsed:.0f} s", "",
              "| target | mode | conc | req/s | p50 ms | p99 ms | errors | TTFB p50 / p99 ms | req/s ÷ upstream "
              "| req/s ÷ LiteLLM | p50 added ms | answers / s | CPU cores used |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -72,6 +73,8 @@ def render(rows, money, notes, args, elapsed) -> str:
             f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {result.requests:,} / {result.seconds:.0f} | "
             f"{_cpu_text(result)} |")
     lines += ["", "Targets (1 worker unless named):"] + targets(cells)
+    if streams_line:
+        lines.append(f"- scale of streams: {streams_line}")
     if money:
         lines += ["", "Money after each Tollgate run:"] + [f"- {money_line(n, c).strip()}" for n, c in money]
     if notes:

@@ -2,9 +2,12 @@
 upstream (nginx), an nginx proxy hop, a bare Tornado forwarder, Tollgate (1 and 2 workers, full key checks,
 billing and logging on the embedded MongoDB) and LiteLLM's proxy, all on loopback; measures non-streaming and
 streaming chat completions at several concurrencies; prints one table with ratios; checks the money after
-each Tollgate run; appends the table to bench/RESULTS.md."""
+each Tollgate run; appends the table to bench/RESULTS.md.
+
+All targets are up at once and every cell (mode × concurrency) is measured on each target in turn, so the
+ratios compare numbers taken minutes apart, not a whole run apart. At the end one Tollgate process holds
+--streams slow SSE streams at once (bench/streams.py)."""
 import argparse
-import asyncio
 import math
 import os
 import shutil
@@ -13,10 +16,13 @@ import sys
 import tempfile
 import time
 
+import uvloop
+
 from bench import report
 from bench.load import Result, measure, prime, request_body
 from bench.nginx import Nginx, upstream_conf
 from bench.procs import wait_idle
+from bench.streams import run_streams_test, summary
 from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available
 from bench.tollgate import Tollgate, workers_supported
 
@@ -34,6 +40,11 @@ def parse_args(argv):
     parser.add_argument("--modes", default="chat,stream", help="chat, stream or both (default both)")
     parser.add_argument("--budget", type=int, default=540,
                         help="seconds after which the remaining runs are skipped (default 540)")
+    parser.add_argument("--streams", type=int, default=5000,
+                        help="slow SSE streams held at once by one Tollgate process at the end (default 5000, 0: skip)")
+    parser.add_argument("--stream-chunks", type=int, default=300, help="chunks per slow stream (default 300)")
+    parser.add_argument("--stream-interval", type=float, default=0.1,
+                        help="seconds between the chunks of a slow stream (default 0.1)")
     parser.add_argument("--no-record", action="store_true", help="do not append the table to bench/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, configs)")
     return parser.parse_args(argv)
@@ -46,33 +57,54 @@ def cpu_groups(target, upstream):
     return groups
 
 
-async def run_target(target, upstream, plan, args, rows, notes):
-    for stream in plan["modes"]:
-        body = request_body(target.model(stream), stream)
+async def run_cell(target, upstream, stream, connections, args, state):
+    """One (mode, concurrency) cell of one target. `state` carries, per target and mode, that its first
+    request answered and its requests/s at concurrency 1 (which sizes the longer runs of slow targets)."""
+    body = request_body(target.model(stream), stream)
+    key = (target.name, stream)
+    if key not in state:
         status = prime(target.url(stream), body, target.key)
         if status != 200:
             raise RuntimeError(f"the first {'stream' if stream else 'chat'} request answered {status or 'nothing'}")
-        single = None    # requests/s at concurrency 1, to size the longer runs of slow targets
+        state[key] = None
+    single = state[key]
+    groups = cpu_groups(target, upstream)
+    seconds = args.seconds
+    if single:     # long enough for each connection to finish a couple of requests, within a cap
+        seconds = min(max(args.seconds, math.ceil(2 * connections / single)), args.max_seconds)
+    note = "" if wait_idle(groups, timeout=30) < 30 else f"{target.name}: still busy 30 s after a run, measured anyway"
+    started = time.monotonic()
+    result = await measure(target.url(stream), body, target.key, connections, seconds, stream, groups, args.warmup)
+    if connections == 1:
+        state[key] = result.rps
+    print(report.progress_line(target.name, stream, connections, result, time.monotonic() - started), flush=True)
+    return result, note
+
+
+async def run_cells(targets, upstream, plan, args, rows, notes):
+    """Every cell, target after target: the targets are compared within minutes of each other, so a machine
+    that slows down for a while does not skew one target against another."""
+    state, failed = {}, set()
+    for stream in plan["modes"]:
         for connections in plan["concurrency"]:
-            if time.monotonic() > plan["deadline"]:
-                notes.append(f"{target.name} {'stream' if stream else 'chat'} c={connections}: skipped, "
-                             f"the run's time budget ({args.budget} s) was spent")
-                continue
-            groups = cpu_groups(target, upstream)
-            seconds = args.seconds
-            if single:     # long enough for each connection to finish a couple of requests, within a cap
-                seconds = min(max(args.seconds, math.ceil(2 * connections / single)), args.max_seconds)
-            waited = wait_idle(groups, timeout=30)    # what the last run left queued is done first
-            if waited >= 30:
-                notes.append(f"{target.name}: still busy 30 s after a run, measured anyway")
-            started = time.monotonic()
-            result = await measure(target.url(stream), body, target.key, connections, seconds, stream,
-                                   groups, args.warmup)
-            if connections == 1:
-                single = result.rps
-            rows.append((target.name, stream, connections, result))
-            print(report.progress_line(target.name, stream, connections, result, time.monotonic() - started),
-                  flush=True)
+            for target in targets:
+                mode = "stream" if stream else "chat"
+                if target.name in failed:
+                    continue
+                if time.monotonic() > plan["deadline"]:
+                    notes.append(f"{target.name} {mode} c={connections}: skipped, the run's time budget "
+                                 f"({args.budget} s) was spent")
+                    continue
+                try:
+                    result, note = await run_cell(target, upstream, stream, connections, args, state)
+                except Exception as exc:     # one target that cannot run must not cost the others
+                    failed.add(target.name)
+                    notes.append(f"{target.name}: failed: {exc}")
+                    rows.append((target.name, None, None, Result(skipped=f"failed: {str(exc).splitlines()[0][:120]}")))
+                    continue
+                rows.append((target.name, stream, connections, result))
+                if note:
+                    notes.append(note)
 
 
 def build_target(name, workdir, upstream):
@@ -87,6 +119,29 @@ def build_target(name, workdir, upstream):
     if name == "litellm":
         return LiteLLM(workdir, upstream.port)
     raise SystemExit(f"unknown target {name}")
+
+
+def start_targets(names, workdir, upstream, rows, notes) -> list:
+    """Every target up at once (the idle ones cost next to nothing), each Tollgate's balances noted."""
+    targets = []
+    for name in names:
+        reason = why_skipped(name)
+        target = None if reason else build_target(name, workdir, upstream)
+        if target is not None:
+            print(f"== {name}: starting", flush=True)
+            try:
+                target.start()
+                if isinstance(target, Tollgate):
+                    target.mark()
+                targets.append(target)
+                continue
+            except Exception as exc:
+                target.stop()
+                reason = f"failed: {str(exc).splitlines()[0][:120]}"
+        notes.append(f"{name}: skipped, {reason}")
+        print(f"== {name}: skipped, {reason}", flush=True)
+        rows.append((name, None, None, Result(skipped=reason)))
+    return targets
 
 
 def why_skipped(name) -> str:
@@ -109,37 +164,32 @@ async def main(argv=None):
     began = time.monotonic()
     print(report.machine_line(), flush=True)
     upstream = Nginx(workdir, "upstream", lambda prefix, port: upstream_conf(prefix, port, workers=2)).start()
-    rows, notes, money = [], [], []
+    rows, notes, money, targets, streams_line = [], [], [], [], None
     try:
-        for name in names:
-            reason = why_skipped(name)
-            if reason:
-                notes.append(f"{name}: skipped, {reason}")
-                print(f"== {name}: skipped, {reason}", flush=True)
-                rows.append((name, None, None, Result(skipped=reason)))
-                continue
-            target = build_target(name, workdir, upstream)
-            print(f"== {name}: starting", flush=True)
-            try:
-                target.start()
-                if isinstance(target, Tollgate):
-                    target.mark()
-                await run_target(target, upstream, plan, args, rows, notes)
-                if isinstance(target, Tollgate):
-                    wait_idle(target.cpu_groups, timeout=120)
-                    check = target.money_check()
-                    money.append((name, check))
-                    print(report.money_line(name, check), flush=True)
-            except Exception as exc:     # one target that cannot run must not cost the others
-                notes.append(f"{name}: failed: {exc}")
-                print(f"== {name}: failed: {exc}", flush=True)
-                rows.append((name, None, None, Result(skipped=f"failed: {str(exc).splitlines()[0][:120]}")))
-            finally:
-                target.stop()
+        targets = start_targets(names, workdir, upstream, rows, notes)
+        await run_cells(targets, upstream, plan, args, rows, notes)
+        for target in targets:
+            if isinstance(target, Tollgate):
+                wait_idle(target.cpu_groups, timeout=120)
+                check = target.money_check()
+                money.append((target.name, check))
+                print(report.money_line(target.name, check), flush=True)
+    finally:
+        for target in targets:
+            target.stop()
+    try:
+        if args.streams:
+            streams = await run_streams_test(workdir, args.streams, args.stream_chunks, args.stream_interval)
+            money.append(("tollgate-streams", streams.money))
+            streams_line = summary(streams, args.stream_chunks, args.stream_interval)
+            print("   " + streams_line, flush=True)
+    except Exception as exc:
+        notes.append(f"streams test: failed: {exc}")
     finally:
         upstream.stop()
+    rows.sort(key=lambda row: (TARGETS.index(row[0]), row[1] is not None and row[1], row[2] or 0))
     elapsed = time.monotonic() - began
-    text = report.render(rows, money, notes, args, elapsed)
+    text = report.render(rows, money, notes, args, elapsed, streams_line)
     print("\n" + text)
     if not args.no_record:
         report.record(text)
@@ -153,4 +203,4 @@ async def main(argv=None):
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())
