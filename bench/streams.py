@@ -133,7 +133,8 @@ async def run_streams_test(workdir: str, count: int, chunks: int, interval: floa
         tollgate.mark()
         cpu_before = tree_cpu_seconds(tollgate.pids)
         expected = chunks * interval
-        result = await hold_streams(tollgate.port, tollgate.key, count, timeout=max(120, 4 * expected))
+        # A gateway that cannot keep pace makes streams last longer; how long is reported, not an error.
+        result = await hold_streams(tollgate.port, tollgate.key, count, timeout=max(150, 5 * expected))
         result.gateway_cpu = (tree_cpu_seconds(tollgate.pids) - cpu_before) / result.seconds
         result.peak_rss_mb = peak_rss_mb(tollgate.process.pid)
         result.money = tollgate.money_check()

@@ -2,9 +2,12 @@
 import re
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import BulkWriteError
 
 from models.documents import filter_query, find_page, sort_spec
 
+INSERT_SLICE = 500
+DUPLICATE_KEY = 11000
 TYPE_TOPUP, TYPE_CONSUME, TYPE_MANAGE, TYPE_SYSTEM, TYPE_ERROR, TYPE_REFUND = 1, 2, 3, 4, 5, 6
 
 # Query fields callers may filter on, with how each is matched.
@@ -33,8 +36,14 @@ class Logs:
         await self.collection.insert_one(entry)
 
     async def insert_many(self, entries: list):
-        if entries:
-            await self.collection.insert_many(entries, ordered=False)
+        """Insert in slices, so other operations on the database are not held up behind one large write.
+        Entries already written (a batch tried again after a failure) are skipped, not doubled."""
+        for start in range(0, len(entries), INSERT_SLICE):
+            try:
+                await self.collection.insert_many(entries[start:start + INSERT_SLICE], ordered=False)
+            except BulkWriteError as exc:
+                if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", ())):
+                    raise
 
     @staticmethod
     def build_query(filters: dict) -> dict:

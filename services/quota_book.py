@@ -19,8 +19,10 @@ import uuid
 
 log = logging.getLogger("tollgate.quota")
 BLOCK_FACTOR = 20        # a refill takes this many times what the request needs, when the balance allows
-RATE_PERIODS = 2         # ... or what this many sync periods spent at the recent rate, whichever is more
-AHEAD_SHARE = 0.5        # below this share of a period's spending, the next block is fetched in the background
+RATE_PERIODS = 3         # ... or what this many sync periods spent at the recent rate, whichever is more
+# Below this share of a period's spending the next block is fetched in the background: a whole period, as a
+# batch of logs can keep MongoDB busy for most of one.
+AHEAD_SHARE = 1.0
 IDLE_SECONDS = 2         # a reserve unused this long goes back to the balance
 
 

@@ -63,3 +63,12 @@ async def test_the_reserve_of_a_process_that_died_goes_back_to_the_balance(gatew
     await recover_reserves(db, now=1000.0 + NODE_GONE_AFTER + 1)
     stored = await db.users.get(user.id)
     assert (stored.quota, stored.reserved) == (100_000 - 10, {})
+
+
+@pytest.mark.gen_test
+async def test_a_batch_of_logs_tried_again_is_not_written_twice(gateway):
+    logs = gateway.services.db.logs
+    entries = [{"type": 2, "user_id": 987654, "quota": i, "created_at": i} for i in range(1200)]
+    await logs.insert_many(entries)           # several slices
+    await logs.insert_many(entries)           # as after a failure: the same entries, ids and all
+    assert await logs.collection.count_documents({"user_id": 987654}) == 1200
