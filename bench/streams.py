@@ -62,8 +62,12 @@ class StreamClient(asyncio.Protocol):
         self.tail = window[-32:]
         if self.tail.endswith(CHUNK_END):
             self.transport.close()
-            self._end(None if self.status == b"200" and self.saw_done else f"status {self.status.decode()}"
-                      if self.status != b"200" else "no [DONE]")
+            self._end(self._verdict())
+
+    def _verdict(self):
+        if self.status != b"200":
+            return f"status {self.status.decode()}"
+        return None if self.saw_done else "no [DONE]"
 
     def connection_lost(self, exc):
         self._end("connection closed early")

@@ -13,7 +13,10 @@ class Echo(tornado.web.RequestHandler):
         self.write(self.request.body)
 
     def get(self):
-        self.redirect("/echo-get-target") if self.request.path == "/echo-get" else self.write(b"got")
+        if self.request.path == "/echo-get":
+            self.redirect("/echo-get-target")
+        else:
+            self.write(b"got")
 
 
 @pytest.fixture
