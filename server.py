@@ -114,21 +114,33 @@ def run_loop(main):
     return uvloop.run(main)
 
 
-def run_workers(settings, mongodb_uri, sockets):
-    """Fork one process per worker on the shared sockets; pass SIGTERM/SIGINT on and wait for them."""
+def worker_sockets(port: int, workers: int) -> list:
+    """One listening socket (set) per worker, all on `port` with SO_REUSEPORT: the kernel spreads new
+    connections evenly over them. On one shared socket, whichever worker wakes first accepts every
+    connection waiting, so a burst of connections (a client opening its pool) can all land on one."""
+    return [bind_sockets(port, reuse_port=True) for _ in range(workers)]
+
+
+def run_workers(settings, mongodb_uri, socket_sets):
+    """Fork one process per worker, each on its own sockets; pass SIGTERM/SIGINT on and wait for them."""
     children = set()
-    for _ in range(settings.workers):
+    for own in socket_sets:
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                run_loop(serve(settings, mongodb_uri, sockets, notify=False))
+                for other in socket_sets:
+                    if other is not own:
+                        close_all(other)     # a worker that dies takes only its own socket with it
+                run_loop(serve(settings, mongodb_uri, own, notify=False))
             except BaseException:
                 log.exception("worker %s failed", os.getpid())
                 code = 1
             finally:
                 os._exit(code)   # never run the parent's clean-up (it owns the embedded database)
         children.add(pid)
+    for sockets in socket_sets:
+        close_all(sockets)
     # The port is bound before the fork, so connections queue until the workers take them.
     notify_systemd(f"READY=1\nSTATUS={settings.workers} workers on port {settings.port}\nMAINPID={os.getpid()}")
 
@@ -147,6 +159,11 @@ def run_workers(settings, mongodb_uri, sockets):
     return 1 if failed else 0
 
 
+def close_all(sockets):
+    for sock in sockets:
+        sock.close()
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -155,13 +172,12 @@ def main(argv=None):
         sys.exit(f"Tollgate cannot start: {exc}")
     setup_logging(settings.log_dir, settings.debug)
     mongodb_uri, embedded = start_database(settings)
-    sockets = bind_sockets(settings.port, reuse_port=False)
     code = 0
     try:
         if settings.workers == 1:
-            run_loop(serve(settings, mongodb_uri, sockets))
+            run_loop(serve(settings, mongodb_uri, bind_sockets(settings.port)))
         else:
-            code = run_workers(settings, mongodb_uri, sockets)
+            code = run_workers(settings, mongodb_uri, worker_sockets(settings.port, settings.workers))
     finally:
         if embedded:
             embedded.stop()

@@ -61,18 +61,11 @@ class KeyResolver:
 
     async def token(self, key: str):
         key_hash = self.keyring.hash(key)
-        token = self.tokens.get(key_hash)
-        if TtlCache.missing(token):
-            token = await self._load("token", key_hash, Token, self.db.tokens.by_key_hash)
-            self.tokens.put(key_hash, token)
-        return token
+        return await self.tokens.get(key_hash, lambda: self._load("token", key_hash, Token,
+                                                                  self.db.tokens.by_key_hash))
 
     async def user(self, user_id: int):
-        user = self.users.get(user_id)
-        if TtlCache.missing(user):
-            user = await self._load("user", user_id, User, self.db.users.get)
-            self.users.put(user_id, user)
-        return user
+        return await self.users.get(user_id, lambda: self._load("user", user_id, User, self.db.users.get))
 
     async def _load(self, kind, ident, cls, from_db):
         if self.shared is not None:

@@ -1,6 +1,7 @@
 """server.py as real processes on the session's database: several workers never overdraw, and SIGTERM
 lets streams in flight finish (or, past the grace period, ends them) with every bill settled."""
 import asyncio
+import collections
 import itertools
 import re
 
@@ -78,6 +79,37 @@ async def test_two_workers_never_overdraw(world):
     calls = [ACCESS_LINE.fullmatch(line) for line in server.access_lines() if "POST /v1/chat/completions" in line]
     assert len(calls) == 200 and all(calls)                 # every call, each line whole though both wrote
     assert len({call.group("pid") for call in calls}) == 2   # both workers took calls
+
+
+@pytest.mark.gen_test(timeout=180)
+async def test_a_burst_of_new_connections_is_spread_over_the_workers(world):
+    setup, start = world
+    server, user, key = await start(10_000_000, args=["--workers", "2"])
+    await wait_for(server, "listening on", count=2)
+    heads = []
+    for _ in range(6):
+        heads += await burst(server.port, key, 40)
+        # Not a wait for anything: the workers idle a moment between bursts, as they would between a
+        # client's pools. Idle workers on one shared socket are where a burst lands on one of them.
+        await asyncio.sleep(0.5)
+
+    assert len(heads) == 240 and all(head.startswith(b"HTTP/1.1 200") for head in heads)
+    assert await asyncio.get_running_loop().run_in_executor(None, server.stop) == 0
+    pids = collections.Counter(line.split("[", 1)[1].split("]", 1)[0] for line in server.access_lines()
+                               if "GET /v1/models" in line)
+    # 240 connections hashed over two sockets: fewer than 80 on one is a 1-in-5,000,000 chance
+    assert len(pids) == 2 and min(pids.values()) >= 80, pids
+
+
+async def burst(port, key, count):
+    """`count` connections opened at once (as a client filling its pool does), then one call on each."""
+    connections = await asyncio.gather(*[asyncio.open_connection("127.0.0.1", port) for _ in range(count)])
+    for _, writer in connections:
+        writer.write(f"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n".encode())
+    heads = [await reader.readuntil(b"\r\n\r\n") for reader, _ in connections]
+    for _, writer in connections:
+        writer.close()
+    return heads
 
 
 @pytest.mark.gen_test(timeout=120)
