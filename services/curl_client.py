@@ -1,4 +1,5 @@
-"""Tornado's libcurl client with a shorter set-up for the calls Tollgate makes most.
+"""Tornado's libcurl client with a shorter set-up for the calls Tollgate makes most, and a shorter way
+to the event loop.
 
 Tornado's own set-up sets some forty libcurl options per request and parses every response header line
 in Python. For a plain GET or POST without proxy, client certificate or custom CA (every relay call),
@@ -6,11 +7,17 @@ this client sets only what such a call needs and leaves response headers to libc
 reads, Content-Type and Content-Length, are taken from libcurl once the response is complete (streamed
 calls read them at their first chunk, see services/upstream.py). Any other request goes through Tornado's
 set-up unchanged.
+
+libcurl asks, a few times per request, to watch a socket or to be called back after a delay. Tornado
+answers through its IOLoop wrappers and schedules even "call me now" and "no timer" as timers; this
+client hands both straight to the asyncio loop underneath, which costs about a tenth of the client's time
+per request.
 """
 import pycurl
 import tornado.curl_httpclient
 from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.escape import utf8
+from tornado.ioloop import IOLoop
 
 # Tornado's own buffer between libcurl and a streaming callback (it pauses a transfer whose reader falls
 # behind); streamed calls take the short set-up only where this Tornado has it.
@@ -35,6 +42,44 @@ def _lean(proxy) -> bool:
 
 
 class LeanCurlClient(CurlAsyncHTTPClient):
+    # The event loop --------------------------------------------------------------------------------
+    def _set_timeout(self, msecs: int):
+        """libcurl's timer: -1 removes it, 0 asks to be called at once."""
+        if self._timeout is not None:
+            self._timeout.cancel()
+            self._timeout = None
+        loop = self.io_loop.asyncio_loop
+        if msecs == 0:
+            self._timeout = loop.call_soon(self._handle_timeout)
+        elif msecs > 0:
+            self._timeout = loop.call_later(msecs / 1000, self._handle_timeout)
+
+    def _handle_socket(self, event: int, fd: int, multi, data):
+        """Watch `fd` as libcurl asks. The old watch is always removed first: libcurl may have closed the
+        socket and opened another with the same number, which the loop cannot tell."""
+        self._unwatch(fd)
+        if event in (pycurl.POLL_REMOVE, pycurl.POLL_NONE):
+            return
+        loop = self.io_loop.asyncio_loop
+        if event & pycurl.POLL_IN:
+            loop.add_reader(fd, self._handle_events, fd, IOLoop.READ)
+        if event & pycurl.POLL_OUT:
+            loop.add_writer(fd, self._handle_events, fd, IOLoop.WRITE)
+        self._fds[fd] = event
+
+    def _unwatch(self, fd: int):
+        event = self._fds.pop(fd, 0)
+        if event & pycurl.POLL_IN:
+            self.io_loop.asyncio_loop.remove_reader(fd)
+        if event & pycurl.POLL_OUT:
+            self.io_loop.asyncio_loop.remove_writer(fd)
+
+    def close(self):
+        for fd in list(self._fds):
+            self._unwatch(fd)
+        super().close()
+
+    # Requests --------------------------------------------------------------------------------------
     def _curl_setup_request(self, curl, request, buffer, headers):
         if not _lean(request):
             return super()._curl_setup_request(curl, request, buffer, headers)

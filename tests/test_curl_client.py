@@ -1,5 +1,8 @@
 """The upstream client's short set-up path, against a real local server: bodies byte for byte, the
-headers the relay reads, and what it refuses."""
+headers the relay reads, what it refuses, time limits and many calls at once."""
+import asyncio
+import time
+
 import pytest
 import tornado.web
 
@@ -54,3 +57,40 @@ async def test_a_response_larger_than_the_limit_fails_the_call(echo):
     response = await upstream.fetch(f"{echo}/echo", "POST", {}, b"x" * 5000)
     assert response.status == NO_RESPONSE and "max_body_size" in response.error
     upstream.close()
+
+
+class Never(tornado.web.RequestHandler):
+    """Reads the request and never answers."""
+
+    async def post(self):
+        await asyncio.Event().wait()
+
+
+@pytest.fixture
+def silent(io_loop):
+    server, base = serve(io_loop, tornado.web.Application([(r"/never", Never)]))
+    yield base
+    server.stop()
+
+
+@pytest.mark.gen_test
+async def test_a_call_that_gets_no_answer_ends_at_its_time_limit(silent):
+    upstream = Upstream(10, 5, 30)
+    started = time.monotonic()
+    response = await upstream.fetch(f"{silent}/never", "POST", {}, b"{}", timeout=0.5)
+    assert response.status == NO_RESPONSE and "timed out" in response.error
+    assert 0.5 <= time.monotonic() - started < 5
+    upstream.close()
+
+
+@pytest.mark.gen_test
+async def test_many_calls_at_once_and_in_a_row_share_kept_alive_connections(echo):
+    upstream = Upstream(20, 5, 30)
+    bodies = [f"call {i}".encode() for i in range(100)]
+    responses = await asyncio.gather(*[upstream.fetch(f"{echo}/echo", "POST", {}, body) for body in bodies])
+    assert [r.body for r in responses] == bodies
+    for body in bodies[:20]:
+        assert (await upstream.fetch(f"{echo}/echo", "POST", {}, body)).body == body
+    assert len(upstream.client._fds) <= 20          # at most one connection per handle is watched
+    upstream.close()
+    assert upstream.client._fds == {}               # closed: the loop watches none of its sockets
