@@ -25,6 +25,10 @@ GC_THRESHOLDS = (5000, 20, 20)     # Python's defaults are (700, 10, 10)
 M_MMAP_THRESHOLD = -3              # mallopt(3)
 MMAP_FROM_BYTES = 32 * 1024
 READ_CHUNK = 16 * 1024             # bytes read from a client connection at a time (Tornado's default: 64 KiB)
+# Connections the kernel holds until a worker accepts them (Tornado's default: 128). Thousands of clients
+# connecting at once overflow a short queue, and each refused attempt is retried by the client a second,
+# then 3, 7, 15 s later. The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 4096
 
 
 def parse_args(argv):
@@ -118,7 +122,7 @@ def worker_sockets(port: int, workers: int) -> list:
     """One listening socket (set) per worker, all on `port` with SO_REUSEPORT: the kernel spreads new
     connections evenly over them. On one shared socket, whichever worker wakes first accepts every
     connection waiting, so a burst of connections (a client opening its pool) can all land on one."""
-    return [bind_sockets(port, reuse_port=True) for _ in range(workers)]
+    return [bind_sockets(port, reuse_port=True, backlog=LISTEN_BACKLOG) for _ in range(workers)]
 
 
 def run_workers(settings, mongodb_uri, socket_sets):
@@ -175,7 +179,7 @@ def main(argv=None):
     code = 0
     try:
         if settings.workers == 1:
-            run_loop(serve(settings, mongodb_uri, bind_sockets(settings.port)))
+            run_loop(serve(settings, mongodb_uri, bind_sockets(settings.port, backlog=LISTEN_BACKLOG)))
         else:
             code = run_workers(settings, mongodb_uri, worker_sockets(settings.port, settings.workers))
     finally:

@@ -57,8 +57,13 @@ class SlowStream(asyncio.Protocol):
 
 
 async def tick(streams: dict, interval: float):
+    """Every `interval` on a fixed schedule (writing to thousands of streams takes a while; sleeping a
+    whole interval after it would stretch every stream)."""
+    loop = asyncio.get_running_loop()
+    next_tick = loop.time()
     while True:
-        await asyncio.sleep(interval)
+        next_tick += interval
+        await asyncio.sleep(max(0.0, next_tick - loop.time()))
         for stream, left in list(streams.items()):
             if left > 0:
                 stream.transport.write(WORD)

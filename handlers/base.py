@@ -233,11 +233,16 @@ class HandlerSink:
         handler.set_header("X-Accel-Buffering", "no")
 
     async def write(self, data: bytes):
+        """Send `data` now. Waits only while the client is not taking what was sent: most writes go
+        straight into the socket, and waiting for each to be confirmed costs more than the write."""
         if self.gone:
             raise ClientGone()
         self.handler.write(data)
+        flushed = self.handler.flush()
+        if not self.handler.request.connection.stream.writing():
+            return
         try:
-            await self.handler.flush()
+            await flushed
         except StreamClosedError:
             self.closed()
             raise ClientGone() from None

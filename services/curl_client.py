@@ -8,20 +8,19 @@ reads, Content-Type and Content-Length, are taken from libcurl once the response
 calls read them at their first chunk, see services/upstream.py). Any other request goes through Tornado's
 set-up unchanged.
 
+A streamed call hands each chunk to its streaming callback right inside libcurl's write callback, so the
+callback must do no more than queue the chunk (services/upstream.py's does). Tornado's own client queues
+chunks itself and delivers them from the loop a moment later, a loop callback per chunk.
+
 libcurl asks, a few times per request, to watch a socket or to be called back after a delay. Tornado
 answers through its IOLoop wrappers and schedules even "call me now" and "no timer" as timers; this
 client hands both straight to the asyncio loop underneath, which costs about a tenth of the client's time
 per request.
 """
 import pycurl
-import tornado.curl_httpclient
 from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.escape import utf8
 from tornado.ioloop import IOLoop
-
-# Tornado's own buffer between libcurl and a streaming callback (it pauses a transfer whose reader falls
-# behind); streamed calls take the short set-up only where this Tornado has it.
-StreamingBuffer = getattr(tornado.curl_httpclient, "_CurlStreamingBuffer", None)
 
 USER_AGENT = "Mozilla/5.0 (compatible; pycurl)"      # what Tornado's set-up sends
 WEB_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
@@ -34,9 +33,8 @@ def _lean(proxy) -> bool:
     # The request as built (Tornado wraps it to fill in its defaults; unset here means Tornado's default,
     # which this client does not change).
     request = proxy.request
-    return (request.method in ("GET", "POST") and (request.streaming_callback is None or StreamingBuffer)
-            and request.header_callback is None and not request.proxy_host and request.auth_username is None
-            and request.client_cert is None and request.client_key is None and request.ca_certs is None
+    return (request.method in ("GET", "POST") and request.header_callback is None and not request.proxy_host
+            and request.auth_username is None and request.client_cert is None and request.client_key is None and request.ca_certs is None
             and request.validate_cert is not False and request.allow_ipv6 is not False
             and request.ssl_options is None)
 
@@ -108,17 +106,26 @@ class LeanCurlClient(CurlAsyncHTTPClient):
             request.prepare_curl_callback(curl)
 
     def _writer(self, curl, request, buffer):
-        if request.streaming_callback is not None:
-            streaming = curl.info["streaming_buffer"] = StreamingBuffer(self, curl, request.streaming_callback)
-            return streaming.write
-        limit = self.max_body_size
+        """libcurl's write callback. Writing less than given fails the transfer (past max_body_size)."""
+        limit, info, deliver = self.max_body_size, curl.info, request.streaming_callback
+        if deliver is None:
+            def write(chunk: bytes) -> int:
+                if buffer.tell() + len(chunk) > limit:
+                    info["body_too_large"] = True
+                    return 0
+                return buffer.write(chunk)
+            return write
+        received = 0
 
-        def write(chunk: bytes) -> int:
-            if buffer.tell() + len(chunk) > limit:
-                curl.info["body_too_large"] = True    # writing less than given fails the transfer
+        def write_through(chunk: bytes) -> int:
+            nonlocal received
+            received += len(chunk)
+            if received > limit:
+                info["body_too_large"] = True
                 return 0
-            return buffer.write(chunk)
-        return write
+            deliver(chunk)
+            return len(chunk)
+        return write_through
 
     def _finish(self, curl, curl_error=None, curl_message=None):
         info = curl.info

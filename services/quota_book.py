@@ -19,7 +19,8 @@ import uuid
 
 log = logging.getLogger("tollgate.quota")
 BLOCK_FACTOR = 20        # a refill takes this many times what the request needs, when the balance allows
-RATE_PERIODS = 3         # ... or what this many sync periods spent at the recent rate, whichever is more
+RATE_PERIODS = 3         # ... or what this many sync periods spent at the recent rate, or what every request
+                         # waiting needs, whichever is most
 # Below this share of a period's spending the next block is fetched in the background: a whole period, as a
 # batch of logs can keep MongoDB busy for most of one.
 AHEAD_SHARE = 1.0
@@ -34,22 +35,27 @@ def new_node_id() -> str:
 class _Account:
     """One balance's reserve in this process: `available` is unspent; `spent` is what was spent (net of
     refunds) since it was last recorded in MongoDB; `taken` is what requests took since then and `rate`
-    what they took in the last sync period, which sizes the blocks."""
+    what they took in the last sync period, which sizes the blocks; `wanted` is what the requests waiting
+    for a refill need in all."""
 
-    __slots__ = ("available", "spent", "taken", "rate", "ahead_failed", "last_used", "lock", "busy")
+    __slots__ = ("available", "spent", "taken", "rate", "wanted", "ahead_failed", "last_used", "refill", "busy")
 
     def __init__(self):
         self.available = 0
         self.spent = 0
         self.taken = 0
         self.rate = 0
+        self.wanted = 0
         self.ahead_failed = False
         self.last_used = 0.0
-        self.lock = asyncio.Lock()
-        self.busy = 0     # coroutines holding or waiting for the lock: the reserve is not released meanwhile
+        self.refill = None    # the refill under way: every request short of quota waits for this one
+        self.busy = 0         # requests waiting for a refill, and refills under way: not released meanwhile
 
     def block(self, need: int) -> int:
-        return max(need * BLOCK_FACTOR, self.rate * RATE_PERIODS)
+        """A refill's size: BLOCK_FACTOR times the need, a few periods' spending at the recent rate, or
+        what every request waiting needs (a burst of new requests, before the rate shows it, would
+        otherwise wait for one small refill after another)."""
+        return max(need * BLOCK_FACTOR, self.rate * RATE_PERIODS, self.wanted - self.available)
 
     def running_low(self) -> bool:
         return self.available < self.rate * AHEAD_SHARE and not self.ahead_failed
@@ -61,7 +67,7 @@ class QuotaBook:
         self.node = node
         self.clock = clock
         self._accounts = {}
-        self._ahead = set()           # background refills under way
+        self._refills = set()         # refills under way
 
     def _account(self, kind, doc_id) -> _Account:
         account = self._accounts.get((kind, doc_id))
@@ -75,27 +81,50 @@ class QuotaBook:
         if amount <= 0:
             return True
         account = self._account(kind, doc_id)
-        if account.available < amount:
-            async with self._holding(account):      # one refill at a time per balance
-                if account.available < amount and not await self._refill(kind, doc_id, account, amount):
-                    return False
+        if account.available < amount and not await self._wait_for_quota(kind, doc_id, account, amount):
+            return False
         account.available -= amount
         account.spent += amount
         account.taken += amount
-        if account.running_low() and not account.busy:
-            self._refill_ahead(kind, doc_id, account)
+        if account.running_low() and account.refill is None:
+            self._start_refill(kind, doc_id, account, self._reserve_ahead(kind, doc_id, account))
         return True
 
-    @contextlib.asynccontextmanager
-    async def _holding(self, account):
-        """The account's lock. A lock just released is free before its next waiter runs, so waiting
-        counts as busy too: a reserve released then would be refilled after it left the book."""
+    async def _wait_for_quota(self, kind, doc_id, account, amount) -> bool:
+        """Wait until the reserve holds `amount`: for the refill under way, or for one this request starts.
+        All waiters wake together when a refill lands (a lock would hand the reserve on one at a time, a
+        turn of the event loop each, which under load queues a burst for seconds)."""
         account.busy += 1
+        account.wanted += amount
         try:
-            async with account.lock:
-                yield
+            while account.available < amount:
+                refill = account.refill
+                if refill is not None:
+                    with contextlib.suppress(Exception):   # its own request sees a failure; this one tries again
+                        await asyncio.shield(refill)
+                    continue
+                refill = self._start_refill(kind, doc_id, account, self._refill(kind, doc_id, account, amount))
+                if not await asyncio.shield(refill):
+                    return False
+            return True
         finally:
             account.busy -= 1
+            account.wanted -= amount
+
+    def _start_refill(self, kind, doc_id, account, work) -> asyncio.Task:
+        """Run `work` (one refill) as the account's refill under way; the account stays in the book until
+        it is done."""
+        async def refill():
+            try:
+                return await work
+            finally:
+                account.busy -= 1
+                account.refill = None
+        account.busy += 1
+        task = account.refill = asyncio.ensure_future(refill())
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+        return task
 
     async def _refill(self, kind, doc_id, account, amount) -> bool:
         store, need = self.stores[kind], amount - account.available
@@ -105,21 +134,8 @@ class QuotaBook:
                 return True
         return False
 
-    def _refill_ahead(self, kind, doc_id, account):
+    async def _reserve_ahead(self, kind, doc_id, account) -> bool:
         """Fetch the next block before the reserve runs out, so busy balances never wait for MongoDB."""
-        async def refill():
-            try:
-                async with account.lock:
-                    if account.running_low():         # not refilled meanwhile
-                        await self._reserve_ahead(kind, doc_id, account)
-            finally:
-                account.busy -= 1
-        account.busy += 1       # from now: the account stays in the book until the refill is done
-        task = asyncio.ensure_future(refill())
-        self._ahead.add(task)
-        task.add_done_callback(self._ahead.discard)
-
-    async def _reserve_ahead(self, kind, doc_id, account):
         block = account.block(0)
         try:
             reserved = await self.stores[kind].reserve(doc_id, self.node, block)
@@ -130,18 +146,22 @@ class QuotaBook:
             account.available += block
         else:
             account.ahead_failed = True    # the balance is low (or MongoDB is away): refill on demand
+        return reserved
 
     async def take_up_to(self, kind: str, doc_id, amount: int) -> int:
         """Take `amount`, or everything that is left when less is left. Returns what was taken."""
         if await self.take(kind, doc_id, amount):
             return amount
         account = self._account(kind, doc_id)
-        async with self._holding(account):
+        account.busy += 1
+        try:
             account.available += await self.stores[kind].reserve_up_to(doc_id, self.node,
                                                                         amount - account.available)
-            taken = min(amount, account.available)
-            account.available -= taken
-            account.spent += taken
+        finally:
+            account.busy -= 1
+        taken = min(amount, account.available)
+        account.available -= taken
+        account.spent += taken
         return taken
 
     def give(self, kind: str, doc_id, amount: int):
@@ -171,9 +191,9 @@ class QuotaBook:
         await self._release(float("inf"))
 
     async def refills_done(self):
-        """Wait for the background refills under way."""
-        if self._ahead:
-            await asyncio.gather(*self._ahead)
+        """Wait for the refills under way."""
+        if self._refills:
+            await asyncio.gather(*self._refills, return_exceptions=True)
 
     async def _release(self, used_before: float):
         for (kind, doc_id), account in list(self._accounts.items()):

@@ -76,6 +76,8 @@ class UpstreamStream:
         self._done = False
         self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._waiter = None                     # the future `next_chunk` waits on
+        self._give_up_at = None                 # when that wait times out (None: no limit)
+        self._timer = self._timer_at = None     # the timer that enforces it, and when it fires
         self._headers_done = asyncio.Event()
         request = upstream._request(
             url,
@@ -97,10 +99,10 @@ class UpstreamStream:
         curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
 
     def _read_head(self):
-        """Status and the headers the relay uses, read from libcurl when the first body chunk arrives
+        """Status and the headers the relay uses, read from libcurl once the first body chunk arrived
         (cheaper than a callback per header line; after redirects these are the final answer's)."""
         curl = self._curl
-        if curl is None or curl.info is not self._curl_info:
+        if self._headers_done.is_set() or curl is None or curl.info is not self._curl_info:
             return          # the transfer already ended: the whole response gives them (_on_done)
         self.status = int(curl.getinfo(pycurl.RESPONSE_CODE))
         content_type = curl.getinfo(pycurl.CONTENT_TYPE)
@@ -112,10 +114,11 @@ class UpstreamStream:
         self._headers_done.set()
 
     def _on_chunk(self, chunk: bytes):
+        """Runs inside libcurl's write callback, where libcurl cannot be asked anything: it only queues."""
         if self._cancelled:
             return
-        if not self._headers_done.is_set():
-            self._read_head()
+        if not self._chunks and not self._headers_done.is_set():
+            asyncio.get_running_loop().call_soon(self._read_head)
         self._chunks.append(chunk)
         self.buffered += len(chunk)
         self._wake()
@@ -134,6 +137,7 @@ class UpstreamStream:
         self._curl = None    # Tornado reuses the handle for other requests from now on
         self._headers_done.set()
         self._wake()
+        self._disarm()
 
     def _wake(self):
         if self._waiter is not None and not self._waiter.done():
@@ -157,17 +161,37 @@ class UpstreamStream:
 
     async def _next_wake(self, timeout: float):
         """Wait for the next chunk, the end or a cancel; asyncio.TimeoutError after `timeout` seconds (None:
-        no limit).
-        (One future and one timer per wait: asyncio.wait_for would start a task for each chunk.)"""
+        no limit). One timer serves all the waits of a stream: a wait only moves the deadline, and a timer
+        that fires before it moves itself there (a timer per chunk would cost more than relaying it)."""
         loop = asyncio.get_running_loop()
         self._waiter = waiter = loop.create_future()
-        timer = loop.call_later(timeout, _expire, waiter) if timeout is not None else None
+        self._give_up_at = None if timeout is None else loop.time() + timeout
+        if self._give_up_at is not None and (self._timer is None or self._timer_at > self._give_up_at):
+            self._arm(loop)
         try:
             await waiter
         finally:
-            if timer is not None:
-                timer.cancel()
             self._waiter = None
+
+    def _arm(self, loop):
+        self._disarm()
+        self._timer_at = self._give_up_at
+        self._timer = loop.call_at(self._timer_at, self._check_idle, loop)
+
+    def _disarm(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _check_idle(self, loop):
+        self._timer = None
+        waiter, deadline = self._waiter, self._give_up_at
+        if waiter is None or waiter.done() or deadline is None:
+            return              # not waiting: the next wait sets the timer again
+        if loop.time() >= deadline:
+            waiter.set_exception(asyncio.TimeoutError())
+        else:
+            self._arm(loop)
 
     async def read_all(self, timeout: float, limit: int = 1 << 20) -> bytes:
         """The rest of the body (an error body, typically), up to `limit` bytes."""
@@ -193,6 +217,7 @@ class UpstreamStream:
         self.buffered = 0
         self._headers_done.set()
         self._wake()
+        self._disarm()
         if self._curl is not None and not self._done and self._curl.info is self._curl_info:
             # An idle transfer is not looked at again until data arrives or a libcurl timer fires
             # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
@@ -202,9 +227,3 @@ class UpstreamStream:
                 self._curl.pause(pycurl.PAUSE_CONT)
             except pycurl.error:
                 pass   # the transfer is ending anyway; the progress callback still stops it
-
-
-
-def _expire(waiter):
-    if not waiter.done():
-        waiter.set_exception(asyncio.TimeoutError())

@@ -140,21 +140,74 @@ async def test_a_low_balance_is_not_asked_for_blocks_ahead_again_and_again(gatew
     assert await balance(gateway, user) == (260 - 220, {"node-a": 0})
 
 
+class HeldReserves(Reserves):
+    """Refills wait until the test lets them through."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.started, self.go = asyncio.Event(), asyncio.Event()
+
+    async def reserve(self, doc_id, node, amount):
+        self.started.set()
+        await self.go.wait()
+        return await super().reserve(doc_id, node, amount)
+
+
 @pytest.mark.gen_test
-async def test_a_reserve_is_not_released_while_a_request_waits_to_refill_it(gateway):
+async def test_a_reserve_is_not_released_while_a_request_waits_for_its_refill(gateway):
     user = await gateway.make_user(quota=100_000)
     clock = Clock()
-    quota = book(gateway, "node-a", clock)
-    for _ in range(BLOCK_FACTOR):
-        assert await quota.take("user", user.id, 10)      # the first block, all spent
-    account = quota._accounts[("user", user.id)]
-    await account.lock.acquire()                          # a refill under way
-    waiting = asyncio.ensure_future(quota.take("user", user.id, 500))
-    while not account.busy:                               # the request now waits for the lock
-        await asyncio.sleep(0)
+    users = HeldReserves(gateway.services.db.users.collection, "quota")
+    quota = QuotaBook({"user": users}, "node-a", clock)
+    waiting = [asyncio.ensure_future(quota.take("user", user.id, 500)) for _ in range(3)]
+    await users.started.wait()                            # a refill under way, three requests waiting for it
     clock.now += 10                                       # and, by the book's clock, long ago
-    account.lock.release()                                # free, but the waiter has not run yet
     await quota.release_idle(2)                           # must leave alone a reserve someone waits for
-    assert await waiting
+    users.go.set()
+    assert await asyncio.gather(*waiting) == [True] * 3
     await quota.release_all()
-    assert await balance(gateway, user) == (100_000 - 200 - 500, {"node-a": 0})
+    assert await balance(gateway, user) == (100_000 - 1500, {"node-a": 0})
+
+
+@pytest.mark.gen_test
+async def test_requests_waiting_for_a_refill_that_fails_try_again_themselves(gateway):
+    user = await gateway.make_user(quota=100_000)
+    users = HeldReserves(gateway.services.db.users.collection, "quota")
+    quota = QuotaBook({"user": users}, "node-a", Clock())
+    failing = users.reserve
+
+    async def fail_once(*args):
+        users.reserve = failing
+        users.started.set()
+        await users.go.wait()
+        raise ConnectionError("database away")
+    users.reserve = fail_once
+    first = asyncio.ensure_future(quota.take("user", user.id, 10))
+    others = [asyncio.ensure_future(quota.take("user", user.id, 10)) for _ in range(3)]
+    await users.started.wait()                            # the first refill under way, three waiting for it
+    users.go.set()
+    with pytest.raises(ConnectionError):
+        await first                                       # the request whose refill failed sees it
+    assert await asyncio.gather(*others) == [True] * 3    # the others refilled after it
+    await quota.release_all()
+    assert await balance(gateway, user) == (100_000 - 30, {"node-a": 0})
+
+
+@pytest.mark.gen_test
+async def test_a_burst_of_requests_on_a_new_reserve_waits_for_few_refills(gateway):
+    user = await gateway.make_user(quota=10 ** 9)
+    quota = book(gateway, "node-a")
+    store, refills = quota.stores["user"], []
+    reserve = store.reserve
+
+    async def counted(*args):
+        refills.append(args)
+        return await reserve(*args)
+    store.reserve = counted
+
+    results = await asyncio.gather(*[quota.take("user", user.id, 10) for _ in range(500)])
+
+    assert all(results)
+    assert len(refills) <= 3        # blocks of BLOCK_FACTOR × 10 alone would take 25, one after another
+    await quota.release_all()
+    assert await balance(gateway, user) == (10 ** 9 - 5000, {"node-a": 0})

@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from services.usage import ProducedText
 from tests.relay_support import CHAT, RawStream, chat_prompt_tokens, consume_log_entries, set_prices, sse_data
 from tests.upstreams.openai_mock import REPLY_WORDS
 
@@ -140,3 +141,13 @@ async def test_usage_chunk_is_passed_on_when_the_client_asks_for_it(gateway, ups
     events = sse_data(b"".join(chunks))
     assert events[-2]["usage"] == {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
     assert await gateway.quota_of(user) == 100_000 - 2 * (11 + 3 * 7)
+
+
+def test_the_produced_text_of_a_long_stream_is_kept_whole_in_few_strings():
+    pieces = [f" word{i}" for i in range(1000)]
+    text = ProducedText()
+    text.extend(pieces[:500])
+    for piece in pieces[500:]:
+        text.append(piece)
+    assert str(text) == "".join(pieces)
+    assert len(text._parts) <= 1000 // ProducedText.FOLD + ProducedText.FOLD    # not a string per piece

@@ -8,6 +8,7 @@ from services.adaptors import claude_convert as convert
 from services.adaptors.messages_convert import error_body
 from services.adaptors.messages_stream import sse
 from services.sse import event_data
+from services.usage import ProducedText
 
 
 def _json(event: bytes):
@@ -40,7 +41,7 @@ class NativeStreamMeter(_UsageReader):
 
     def __init__(self):
         super().__init__()
-        self.parts = []
+        self.parts = ProducedText()
 
     def on_event(self, event: bytes):
         payload = _json(event)
@@ -53,7 +54,7 @@ class NativeStreamMeter(_UsageReader):
         return event
 
     def produced_text(self) -> str:
-        return "".join(self.parts)
+        return str(self.parts)
 
     def error_event(self, error) -> bytes:
         """A stream that fails mid-way ends with Anthropic's own error event."""
@@ -68,7 +69,7 @@ class ClaudeStreamMeter(_UsageReader):
         self.client_wants_usage = client_wants_usage
         self.id, self.model, self.created = "", "", int(time.time())
         self.tool_index = -1
-        self.parts = []
+        self.parts = ProducedText()
 
     def on_event(self, event: bytes):
         payload = _json(event)
@@ -137,4 +138,4 @@ class ClaudeStreamMeter(_UsageReader):
         return [b"data: " + ujson.dumps(body).encode()]
 
     def produced_text(self) -> str:
-        return "".join(self.parts)
+        return str(self.parts)

@@ -11,6 +11,7 @@ import ujson
 
 from services.adaptors import gemini_convert as convert
 from services.sse import event_data
+from services.usage import ProducedText
 
 
 class GeminiStreamMeter:
@@ -20,7 +21,7 @@ class GeminiStreamMeter:
         self.id = f"chatcmpl-{int(time.time() * 1000)}"
         self.created = int(time.time())
         self.usage = None
-        self.parts = []
+        self.parts = ProducedText()
         self.call_ids = itertools.count(1)
         self.tool_index = 0
         self.started = False
@@ -68,4 +69,4 @@ class GeminiStreamMeter:
         return b"data: " + ujson.dumps(chunk, ensure_ascii=False).encode()
 
     def produced_text(self) -> str:
-        return "".join(self.parts)
+        return str(self.parts)

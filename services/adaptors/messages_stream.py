@@ -5,7 +5,7 @@ import ujson
 
 from services.adaptors import messages_convert as convert
 from services.sse import event_data
-from services.usage import Usage
+from services.usage import ProducedText, Usage
 
 
 def sse(name: str, payload: dict) -> bytes:
@@ -17,7 +17,7 @@ class MessagesStreamMeter:
         self.model = model
         self.prompt_estimate = prompt_estimate
         self.usage = None
-        self.parts = []
+        self.parts = ProducedText()
         self.started = self.finished = False
         self.block = None          # the open block: "text", "thinking" or ("tool", OpenAI's tool index)
         self.index = -1            # Anthropic's index of the open block
@@ -125,4 +125,4 @@ class MessagesStreamMeter:
         return b"\n\n".join(out)
 
     def produced_text(self) -> str:
-        return "".join(self.parts)
+        return str(self.parts)

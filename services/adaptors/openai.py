@@ -5,7 +5,7 @@ import ujson
 from services.adaptors import messages_convert
 from services.adaptors.messages_stream import MessagesStreamMeter
 from services.sse import event_data
-from services.usage import Usage
+from services.usage import ProducedText, Usage
 
 CHANNEL_TYPES = (1, 8)   # OpenAI, Custom (any OpenAI-compatible base URL)
 DEFAULT_BASE_URL = "https://api.openai.com"
@@ -60,7 +60,7 @@ class OpenAIStreamMeter:
     def __init__(self, client_wants_usage: bool):
         self.client_wants_usage = client_wants_usage
         self.usage = None
-        self.text_parts = []
+        self.text_parts = ProducedText()
         self.done = False
 
     def on_event(self, event: bytes):
@@ -97,7 +97,7 @@ class OpenAIStreamMeter:
             self.text_parts.append(choice["text"])
 
     def produced_text(self) -> str:
-        return "".join(self.text_parts)
+        return str(self.text_parts)
 
 
 ADAPTOR = OpenAIAdaptor()
