@@ -212,6 +212,8 @@ def _exception(kwargs):
 class HandlerSink:
     """Where the relay writes its answer: this request's connection."""
 
+    __slots__ = ("handler", "started", "gone", "_on_close")
+
     def __init__(self, handler: RequestHandler):
         self.handler = handler
         self.started = False

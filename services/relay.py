@@ -37,7 +37,7 @@ KINDS = {
 }
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)   # thousands may be open at once
 class RelayCall:
     path: str
     kind: str

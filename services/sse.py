@@ -4,6 +4,8 @@
 class EventSplitter:
     """Feed raw chunks; get back complete events (each without its blank-line terminator)."""
 
+    __slots__ = ("_pending",)
+
     def __init__(self):
         self._pending = b""
 

@@ -30,7 +30,7 @@ class UpstreamFailed(Exception):
         self.error = error
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class StreamResult:
     meter: object
     first_event_ms: int = 0

@@ -4,7 +4,6 @@
 can be cancelled, which stops the upstream transfer (used when the client goes away).
 """
 import asyncio
-import collections
 import dataclasses
 
 import pycurl
@@ -64,21 +63,25 @@ class Upstream:
 
 class UpstreamStream:
     """One upstream response read chunk by chunk. `status` and `headers` are known once `wait_headers`
-    returns; `next_chunk` gives body chunks in order and None at the end."""
+    returns; `next_chunk` gives body chunks in order and None at the end. (Slots and a plain list: a
+    process may hold thousands of these.)"""
+
+    __slots__ = ("status", "headers", "error", "buffered", "_chunks", "_cancelled", "_done", "_curl", "_curl_info",
+                 "_waiter", "_give_up_at", "_timer", "_timer_at", "_head", "_future")
 
     def __init__(self, upstream: Upstream, url, method, headers, body, timeout=None, follow_redirects=True):
         self.status = 0
         self.headers = HTTPHeaders()
         self.error = ""
         self.buffered = 0
-        self._chunks = collections.deque()
+        self._chunks = []
         self._cancelled = False
         self._done = False
         self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._waiter = None                     # the future `next_chunk` waits on
         self._give_up_at = None                 # when that wait times out (None: no limit)
         self._timer = self._timer_at = None     # the timer that enforces it, and when it fires
-        self._headers_done = asyncio.Event()
+        self._head = asyncio.get_running_loop().create_future()   # done: status and headers known
         request = upstream._request(
             url,
             method,
@@ -102,7 +105,7 @@ class UpstreamStream:
         """Status and the headers the relay uses, read from libcurl once the first body chunk arrived
         (cheaper than a callback per header line; after redirects these are the final answer's)."""
         curl = self._curl
-        if self._headers_done.is_set() or curl is None or curl.info is not self._curl_info:
+        if self._head.done() or curl is None or curl.info is not self._curl_info:
             return          # the transfer already ended: the whole response gives them (_on_done)
         self.status = int(curl.getinfo(pycurl.RESPONSE_CODE))
         content_type = curl.getinfo(pycurl.CONTENT_TYPE)
@@ -111,13 +114,13 @@ class UpstreamStream:
         length = curl.getinfo(pycurl.CONTENT_LENGTH_DOWNLOAD)
         if length >= 0:
             self.headers["Content-Length"] = str(int(length))
-        self._headers_done.set()
+        self._headers_known()
 
     def _on_chunk(self, chunk: bytes):
         """Runs inside libcurl's write callback, where libcurl cannot be asked anything: it only queues."""
         if self._cancelled:
             return
-        if not self._chunks and not self._headers_done.is_set():
+        if not self._chunks and not self._head.done():
             asyncio.get_running_loop().call_soon(self._read_head)
         self._chunks.append(chunk)
         self.buffered += len(chunk)
@@ -135,9 +138,13 @@ class UpstreamStream:
             self.headers = response.headers
         self._done = True
         self._curl = None    # Tornado reuses the handle for other requests from now on
-        self._headers_done.set()
+        self._headers_known()
         self._wake()
         self._disarm()
+
+    def _headers_known(self):
+        if not self._head.done():
+            self._head.set_result(None)
 
     def _wake(self):
         if self._waiter is not None and not self._waiter.done():
@@ -145,7 +152,7 @@ class UpstreamStream:
 
     async def wait_headers(self, timeout: float):
         """Wait until the status line and headers arrived (or the call failed)."""
-        await asyncio.wait_for(self._headers_done.wait(), timeout)
+        await asyncio.wait_for(asyncio.shield(self._head), timeout)
 
     async def next_chunk(self, timeout: float):
         """The next body chunk, or None at the end; asyncio.TimeoutError when the upstream is idle."""
@@ -155,7 +162,7 @@ class UpstreamStream:
             if self._done or self._cancelled:
                 return None
             await self._next_wake(timeout)
-        chunk = self._chunks.popleft()
+        chunk = self._chunks.pop(0)
         self.buffered -= len(chunk)
         return chunk
 
@@ -215,7 +222,7 @@ class UpstreamStream:
         self._cancelled = True
         self._chunks.clear()
         self.buffered = 0
-        self._headers_done.set()
+        self._headers_known()
         self._wake()
         self._disarm()
         if self._curl is not None and not self._done and self._curl.info is self._curl_info:

@@ -57,6 +57,8 @@ class OpenAIStreamMeter:
     """Watches each SSE event of an OpenAI stream: keeps the usage, keeps text for a fallback count,
     and drops the usage-only event when the client did not ask for it."""
 
+    __slots__ = ("client_wants_usage", "usage", "text_parts", "done")
+
     def __init__(self, client_wants_usage: bool):
         self.client_wants_usage = client_wants_usage
         self.usage = None
