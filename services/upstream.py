@@ -155,16 +155,17 @@ class UpstreamStream:
         await asyncio.wait_for(asyncio.shield(self._head), timeout)
 
     async def next_chunk(self, timeout: float):
-        """The next body chunk, or None at the end; asyncio.TimeoutError when the upstream is idle."""
+        """The body that arrived since the last call (its chunks joined: a reader that fell behind catches
+        up in one write), or None at the end; asyncio.TimeoutError when the upstream is idle."""
         if self._cancelled:
             return None
         while not self._chunks:
             if self._done or self._cancelled:
                 return None
             await self._next_wake(timeout)
-        chunk = self._chunks.pop(0)
-        self.buffered -= len(chunk)
-        return chunk
+        chunks, self._chunks = self._chunks, []
+        self.buffered = 0
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _next_wake(self, timeout: float):
         """Wait for the next chunk, the end or a cancel; asyncio.TimeoutError after `timeout` seconds (None:

@@ -22,9 +22,16 @@ class Echo(tornado.web.RequestHandler):
             self.write(b"got")
 
 
+class Never(tornado.web.RequestHandler):
+    """Reads the request and never answers."""
+
+    async def post(self):
+        await asyncio.Event().wait()
+
+
 @pytest.fixture
 def echo(io_loop):
-    server, base = serve(io_loop, tornado.web.Application([(r"/echo.*", Echo)]))
+    server, base = serve(io_loop, tornado.web.Application([(r"/echo.*", Echo), (r"/never", Never)]))
     yield base
     server.stop()
 
@@ -59,25 +66,11 @@ async def test_a_response_larger_than_the_limit_fails_the_call(echo):
     upstream.close()
 
 
-class Never(tornado.web.RequestHandler):
-    """Reads the request and never answers."""
-
-    async def post(self):
-        await asyncio.Event().wait()
-
-
-@pytest.fixture
-def silent(io_loop):
-    server, base = serve(io_loop, tornado.web.Application([(r"/never", Never)]))
-    yield base
-    server.stop()
-
-
 @pytest.mark.gen_test
-async def test_a_call_that_gets_no_answer_ends_at_its_time_limit(silent):
+async def test_a_call_that_gets_no_answer_ends_at_its_time_limit(echo):
     upstream = Upstream(10, 5, 30)
     started = time.monotonic()
-    response = await upstream.fetch(f"{silent}/never", "POST", {}, b"{}", timeout=0.5)
+    response = await upstream.fetch(f"{echo}/never", "POST", {}, b"{}", timeout=0.5)
     assert response.status == NO_RESPONSE and "timed out" in response.error
     assert 0.5 <= time.monotonic() - started < 5
     upstream.close()
