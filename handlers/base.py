@@ -150,9 +150,9 @@ class ApiHandler(BaseHandler):
         accounts = self.services.accounts
         cookie = self.get_cookie(SESSION_COOKIE)
         if cookie:
-            user_id = accounts.session_user_id(cookie)
-            if user_id is not None:
-                return await accounts.current(user_id)
+            user = await accounts.session_user(cookie)
+            if user is not None:
+                return user
         header = self.request.headers.get("Authorization")
         if header:
             return await accounts.by_access_token(header)

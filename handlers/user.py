@@ -27,6 +27,11 @@ def public_user(user) -> dict:
     }
 
 
+def start_session(handler, user):
+    handler.set_cookie(SESSION_COOKIE, handler.services.accounts.session_cookie(user), httponly=True,
+                       samesite="Lax", expires_days=30)
+
+
 class LoginHandler(ApiHandler):
     access = {"POST": "public"}
     critical = True
@@ -34,8 +39,7 @@ class LoginHandler(ApiHandler):
     async def post(self):
         data = self.body()
         user = await self.services.accounts.login(data.get("username"), data.get("password"))
-        self.set_cookie(SESSION_COOKIE, self.services.accounts.session_cookie(user), httponly=True,
-                        samesite="Lax", expires_days=30)
+        start_session(self, user)
         self.ok({"id": user.id, "username": user.username, "display_name": user.display_name,
                  "role": user.role, "status": user.status, "group": user.group})
 
@@ -68,7 +72,11 @@ class SelfHandler(ApiHandler):
         self.ok(public_user(self.current))
 
     async def put(self):
-        self.ok(public_user(await self.services.accounts.update_self(self.current, self.body())))
+        data = self.body()
+        user = await self.services.accounts.update_self(self.current, data)
+        if data.get("password"):
+            start_session(self, user)      # the new password ended every session, this one included
+        self.ok(public_user(user))
 
     async def delete(self):
         await self.services.accounts.delete_self(self.current)

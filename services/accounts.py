@@ -1,6 +1,8 @@
 """Accounts: the first root user, registration (with invite codes), login, sessions, access tokens and
 what a user may change about their own account."""
 import datetime
+import hashlib
+import hmac
 import re
 import time
 
@@ -180,17 +182,29 @@ class Accounts:
         return user
 
     def session_cookie(self, user: User) -> str:
+        """A signed session for `user`. It carries a mark of the password it was opened with: a new
+        password (set by the user or an administrator) ends every session opened before it."""
         now = int(time.time())
-        claims = {"uid": user.id, "iat": now, "exp": now + SESSION_DAYS * 86400}
+        claims = {"uid": user.id, "pw": self._password_mark(user), "iat": now, "exp": now + SESSION_DAYS * 86400}
         return jwt.encode(claims, self.keyring.session_key, algorithm="HS256")
 
-    def session_user_id(self, cookie: str):
+    async def session_user(self, cookie: str):
+        """The user of a valid session cookie, or None."""
         try:
             claims = jwt.decode(cookie, self.keyring.session_key, algorithms=["HS256"])
         except jwt.PyJWTError:
             return None
-        uid = claims.get("uid")
-        return uid if isinstance(uid, int) else None
+        uid, mark = claims.get("uid"), claims.get("pw")
+        if not isinstance(uid, int) or not isinstance(mark, str):
+            return None
+        user = await self.current(uid)
+        if user is None or not hmac.compare_digest(mark, self._password_mark(user)):
+            return None
+        return user
+
+    def _password_mark(self, user: User) -> str:
+        key = self.keyring.session_key.encode()
+        return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:16]
 
     async def by_access_token(self, value: str):
         value = value.strip()

@@ -107,6 +107,32 @@ async def test_change_display_name_and_password(gateway):
 
 
 @gen_test
+@long_cache
+async def test_a_new_password_ends_every_other_session_and_keeps_this_one(gateway):
+    user, first = await session(gateway, "sam")
+    second = await gateway.login("sam", PASSWORD)            # the same user on another browser
+    response = await gateway.fetch("/api/user/self", "PUT", cookie=first,
+                                   json={"password": "new-password", "original_password": PASSWORD})
+    ok(response)
+    renewed = response.headers.get("Set-Cookie").split(";", 1)[0]
+
+    refused(await gateway.fetch("/api/user/self", cookie=second), 401, "not logged in")
+    refused(await gateway.fetch("/api/user/self", cookie=first), 401, "not logged in")
+    assert ok(await gateway.fetch("/api/user/self", cookie=renewed))["username"] == "sam"
+
+
+@gen_test
+@long_cache
+async def test_a_password_set_by_an_administrator_ends_the_users_sessions(gateway):
+    user, cookie = await session(gateway, "tess")
+    _, root = await session(gateway, "boss", role=100)
+    me = ok(await gateway.fetch("/api/user/self", cookie=cookie))
+    ok(await gateway.fetch("/api/user/", "PUT", cookie=root, json={**me, "password": "reset-by-root"}))
+    refused(await gateway.fetch("/api/user/self", cookie=cookie), 401, "not logged in")
+    assert ok(await gateway.fetch("/api/user/self", cookie=await gateway.login("tess", "reset-by-root")))
+
+
+@gen_test
 async def test_self_routes_need_a_login(gateway):
     for method, path in [("GET", "/api/user/self"), ("PUT", "/api/user/self"), ("DELETE", "/api/user/self"),
                          ("GET", "/api/user/token"), ("GET", "/api/user/aff"), ("POST", "/api/user/topup"),
