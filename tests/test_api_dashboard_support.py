@@ -24,10 +24,11 @@ async def test_root_is_flagged_until_its_default_password_changes(gateway):
                                 json={"password": "new-root-pass", "original_password": "wrong"}), 403)
     assert ok(await gateway.fetch("/api/user/self", cookie=cookie))["default_password"] is True
 
-    me = ok(await gateway.fetch("/api/user/self", "PUT", cookie=cookie,
-                                json={"password": "new-root-pass", "original_password": "123456"}))
-    assert me["default_password"] is False
-    assert ok(await gateway.fetch("/api/user/self", cookie=cookie))["default_password"] is False
+    response = await gateway.fetch("/api/user/self", "PUT", cookie=cookie,
+                                   json={"password": "new-root-pass", "original_password": "123456"})
+    assert ok(response)["default_password"] is False
+    renewed = response.headers.get("Set-Cookie").split(";", 1)[0]     # the new password ended the old session
+    assert ok(await gateway.fetch("/api/user/self", cookie=renewed))["default_password"] is False
     assert not (await gateway.services.db.users.by_username("root")).default_password
 
 
