@@ -68,6 +68,16 @@ def _optional_ratio(text):
     return value
 
 
+def _non_negative_number(text):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number") from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
 def _text(text):
     return "" if text is None else str(text)
 
@@ -100,6 +110,7 @@ OPTIONS = {
     "RetryTimes": ("3", _non_negative_int),
     "AutomaticDisableChannelEnabled": ("false", _bool),
     "AutomaticEnableChannelEnabled": ("false", _bool),   # a passing channel test enables an auto-disabled channel
+    "ChannelDisableThreshold": ("5", _non_negative_number),   # seconds; a slower answer in "test all" disables
     "DisplayTokenStatEnabled": ("true", _bool),          # key-based billing endpoints report the token, not the user
     "ModelRatio": (json.dumps(_RATIOS["model_ratio"]), _ratio_table),
     "CompletionRatio": (json.dumps(_RATIOS["completion_ratio"]), _ratio_table),

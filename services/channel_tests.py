@@ -1,8 +1,10 @@
 """Channel tests: one short chat completion through the channel's adaptor, timed.
 
 A test stores the response time (ms) and test time on the channel. A failure whose error proves the key
-dead disables the channel when automatic disabling is on (and the channel allows it); a success re-enables
-a channel that was disabled automatically when automatic enabling is on. Channels disabled by hand stay so.
+dead disables the channel when automatic disabling is on (and the channel allows it), and so does, when all
+channels are tested, an answer slower than ChannelDisableThreshold seconds (0: no limit); a success
+re-enables a channel that was disabled automatically when automatic enabling is on. Channels disabled by
+hand stay so.
 """
 import asyncio
 import dataclasses
@@ -39,6 +41,13 @@ class TestResult:
 
 
 
+class SlowAnswer(RelayError):
+    """A channel test that passed, but slower than ChannelDisableThreshold."""
+
+    def __init__(self, message: str):
+        super().__init__(200, message, "channel_too_slow")
+
+
 def _reply_text(payload: dict) -> str:
     choices = payload.get("choices")
     for choice in choices if isinstance(choices, list) else ():
@@ -55,7 +64,8 @@ class ChannelTester:
         self.channels = channels
         self.options = options
 
-    async def test(self, channel_id: int, model: str = "") -> TestResult:
+    async def test(self, channel_id: int, model: str = "", time_limit: bool = False) -> TestResult:
+        """`time_limit`: a slow answer counts against the channel (testing all of them, as One API does)."""
         channel = await self.channels.get(channel_id)
         if not isinstance(model, str) or len(model) > 200:
             raise ServiceError("model must be a model name")
@@ -63,8 +73,18 @@ class ChannelTester:
         result, error = await self._call(channel, model)
         await self.db.channels.update(channel.id, {"test_time": int(time.time()),
                                                    "response_time": result.response_time})
+        if error is None and time_limit:
+            error = self._too_slow(result)
+            if error is not None:
+                result.success, result.message = False, error.message
         await self._follow_up(channel, result, error)
         return result
+
+    def _too_slow(self, result):
+        limit = self.options["ChannelDisableThreshold"]
+        if limit and result.time > limit:
+            return SlowAnswer(f"response time {result.time:.2f} s is over ChannelDisableThreshold ({limit:g} s)")
+        return None
 
     async def _call(self, channel, model):
         body = {"model": model, "messages": [{"role": "user", "content": TEST_PROMPT}],
@@ -87,7 +107,7 @@ class ChannelTester:
 
     async def _follow_up(self, channel, result, error):
         if error is not None:
-            reason = dead_key_reason(error)
+            reason = error.message if isinstance(error, SlowAnswer) else dead_key_reason(error)
             if reason and channel.auto_ban and self.options["AutomaticDisableChannelEnabled"]:
                 await self.channels.disable_automatically(channel.id, f"channel test: {reason}")
         elif channel.status == STATUS_AUTO_DISABLED and self.options["AutomaticEnableChannelEnabled"]:
@@ -104,7 +124,7 @@ class ChannelTester:
         async def one(channel):
             async with gate:
                 try:
-                    result = await self.test(channel.id)
+                    result = await self.test(channel.id, time_limit=True)
                 except NotFound:     # deleted while the others were tested
                     return None
             return {"id": channel.id, "name": channel.name, **result.as_dict()}

@@ -46,3 +46,26 @@ async def test_test_all_and_balances_update_every_channel_in_upkeep(gateway, ups
     for channel in (first, second):
         stored = await gateway.services.db.channels.get(channel.id)
         assert stored.test_time > 0 and stored.balance_updated_time > 0
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_testing_all_channels_disables_one_that_answers_slower_than_the_threshold(gateway, upstream):
+    channel = await gateway.make_channel(upstream.url, key="key-ok", name="slow")
+    options = gateway.services.options
+    await options.set("ChannelDisableThreshold", "0.000001")     # every answer is slower than this
+    tester = gateway.services.channel_tests
+
+    assert (await tester.test(channel.id)).success                 # a single test has no time limit
+    [result] = await tester.test_all()                             # automatic disabling is off: reported only
+    assert not result["success"] and "ChannelDisableThreshold" in result["message"]
+    assert await status_of(gateway, channel) == STATUS_ENABLED
+
+    await options.set("AutomaticDisableChannelEnabled", "true")
+    await tester.test_all()
+    stored = await gateway.services.db.channels.get(channel.id)
+    assert stored.status == STATUS_AUTO_DISABLED and "ChannelDisableThreshold" in stored.status_reason
+
+    await gateway.services.channels.enable_automatically(channel.id, "test")
+    await options.set("ChannelDisableThreshold", "0")               # no limit
+    [result] = await tester.test_all()
+    assert result["success"] and await status_of(gateway, channel) == STATUS_ENABLED

@@ -11,7 +11,8 @@ const OPTION_GROUPS = [
     "CacheCreationRatio", "DefaultModelRatio"]],
   ["Payment", ["PayAddress", "EpayId", "EpayKey", "Price", "MinTopUp", "PayMethods", "TopupGroupRatio", "CustomCallbackAddress"]],
   ["WxPusher notices", ["WxPusherNotificationsEnabled", "WxPusherAddress", "WxPusherAppToken", "WxPusherUids", "WxPusherTopicIds"]],
-  ["Channel automation", ["RetryTimes", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled", "MjTaskTimeout"]],
+  ["Channel automation", ["RetryTimes", "AutomaticDisableChannelEnabled", "AutomaticEnableChannelEnabled",
+    "ChannelDisableThreshold", "MjTaskTimeout"]],
 ];
 // Never listed by the server (secrets): shown as empty fields that replace the value when saved.
 const SECRET_OPTIONS = ["EpayKey", "WxPusherAppToken"];
