@@ -19,7 +19,7 @@ import uuid
 
 log = logging.getLogger("tollgate.quota")
 BLOCK_FACTOR = 20        # a refill takes this many times what the request needs, when the balance allows
-RATE_PERIODS = 3         # ... or what this many sync periods spent at the recent rate, or what every request
+RATE_PERIODS = 3         # ... or this many sync periods' spending at the current pace, or what every request
                          # waiting needs, whichever is most
 # Below this share of a period's spending the next block is fetched in the background: a whole period, as a
 # batch of logs can keep MongoDB busy for most of one.
@@ -51,14 +51,20 @@ class _Account:
         self.refill = None    # the refill under way: every request short of quota waits for this one
         self.busy = 0         # requests waiting for a refill, and refills under way: not released meanwhile
 
+    def pace(self) -> int:
+        """Spending per sync period: the last period's, or this one's so far when that is more (a reserve
+        that starts under load, after an idle pause, grows with it instead of refilling every few requests
+        until the first sync)."""
+        return max(self.rate, self.taken)
+
     def block(self, need: int) -> int:
-        """A refill's size: BLOCK_FACTOR times the need, a few periods' spending at the recent rate, or
-        what every request waiting needs (a burst of new requests, before the rate shows it, would
-        otherwise wait for one small refill after another)."""
-        return max(need * BLOCK_FACTOR, self.rate * RATE_PERIODS, self.wanted - self.available)
+        """A refill's size: BLOCK_FACTOR times the need, a few periods' spending at the current pace, or
+        what every request waiting needs (a burst of new requests would otherwise wait for one small
+        refill after another)."""
+        return max(need * BLOCK_FACTOR, self.pace() * RATE_PERIODS, self.wanted - self.available)
 
     def running_low(self) -> bool:
-        return self.available < self.rate * AHEAD_SHARE and not self.ahead_failed
+        return self.available < self.pace() * AHEAD_SHARE and not self.ahead_failed
 
 
 class QuotaBook:

@@ -32,14 +32,15 @@ async def test_a_refill_serves_the_next_requests_from_memory(gateway):
     quota = book(gateway, "node-a")
     assert await quota.take("user", user.id, 10)
     assert await balance(gateway, user) == (100_000 - 10 * BLOCK_FACTOR, {"node-a": 10 * BLOCK_FACTOR})
-    for _ in range(BLOCK_FACTOR - 1):
+    for _ in range(BLOCK_FACTOR // 2 - 1):   # half the block: not yet below what this period spent
         assert await quota.take("user", user.id, 10)
     assert await balance(gateway, user) == (100_000 - 10 * BLOCK_FACTOR, {"node-a": 10 * BLOCK_FACTOR})
     await quota.sync()                       # what was spent is recorded
-    assert await balance(gateway, user) == (100_000 - 10 * BLOCK_FACTOR, {"node-a": 0})
+    spent = 10 * (BLOCK_FACTOR // 2)
+    assert await balance(gateway, user) == (100_000 - 10 * BLOCK_FACTOR, {"node-a": 10 * BLOCK_FACTOR - spent})
     quota.give("user", user.id, 30)          # a refund goes into the reserve
     await quota.release_all()
-    assert await balance(gateway, user) == (100_000 - 10 * BLOCK_FACTOR + 30, {"node-a": 0})
+    assert await balance(gateway, user) == (100_000 - spent + 30, {"node-a": 0})
 
 
 @pytest.mark.gen_test
@@ -106,20 +107,28 @@ class CountingReserves(Reserves):
 async def test_a_busy_balance_gets_blocks_sized_by_its_rate_fetched_before_it_runs_out(gateway):
     user = await gateway.make_user(quota=1_000_000)
     quota = book(gateway, "node-a")
-    for _ in range(BLOCK_FACTOR):
-        assert await quota.take("user", user.id, 10)      # 200 taken in this sync period
-    await quota.sync()
-    assert await quota.take("user", user.id, 10)          # the refill covers RATE_PERIODS periods at that rate
-    block = 200 * RATE_PERIODS
-    assert await balance(gateway, user) == (1_000_000 - 200 - block, {"node-a": block})
-    taken = 10
-    while quota.held() >= 200 * AHEAD_SHARE:              # spend down to less than half a period's worth
-        assert await quota.take("user", user.id, 10)
-        taken += 10
-    await quota.refills_done()                            # the next block came without a request waiting
-    assert quota.held() == 2 * block - taken
+    for _ in range(BLOCK_FACTOR // 2):
+        assert await quota.take("user", user.id, 10)      # 100 of the first block of 200 in this sync period
+    await quota.sync()                                    # this balance spends 100 a period
+    assert await quota.take("user", user.id, 10)          # 90 left: less than a period's spending
+    await quota.refills_done()                            # the next block came without a request waiting,
+    block = 100 * RATE_PERIODS                            # sized for RATE_PERIODS periods at that rate
+    assert await balance(gateway, user) == (1_000_000 - 200 - block, {"node-a": 100 + block})
+    assert quota.held() == 90 + block
     await quota.release_all()
-    assert await balance(gateway, user) == (1_000_000 - 200 - taken, {"node-a": 0})
+    assert await balance(gateway, user) == (1_000_000 - 110, {"node-a": 0})
+
+
+@pytest.mark.gen_test
+async def test_a_reserve_that_starts_under_load_grows_with_it_before_the_first_sync(gateway):
+    user = await gateway.make_user(quota=10 ** 9)
+    users = CountingReserves(gateway.services.db.users.collection, "quota")
+    quota = QuotaBook({"user": users}, "node-a", Clock())
+    for _ in range(2000):                                 # no sync yet: no rate known
+        assert await quota.take("user", user.id, 10)
+    assert users.reserve_calls <= 8                       # blocks of BLOCK_FACTOR × 10 alone: 100 refills
+    await quota.release_all()
+    assert await balance(gateway, user) == (10 ** 9 - 20_000, {"node-a": 0})
 
 
 @pytest.mark.gen_test
