@@ -40,14 +40,6 @@ class TestResult:
         return dataclasses.asdict(self)
 
 
-
-class SlowAnswer(RelayError):
-    """A channel test that passed, but slower than ChannelDisableThreshold."""
-
-    def __init__(self, message: str):
-        super().__init__(200, message, "channel_too_slow")
-
-
 def _reply_text(payload: dict) -> str:
     choices = payload.get("choices")
     for choice in choices if isinstance(choices, list) else ():
@@ -73,18 +65,18 @@ class ChannelTester:
         result, error = await self._call(channel, model)
         await self.db.channels.update(channel.id, {"test_time": int(time.time()),
                                                    "response_time": result.response_time})
-        if error is None and time_limit:
-            error = self._too_slow(result)
-            if error is not None:
-                result.success, result.message = False, error.message
-        await self._follow_up(channel, result, error)
+        slow = self._too_slow(result) if error is None and time_limit else ""
+        if slow:
+            result.success, result.message = False, slow
+        await self._follow_up(channel, result.success, slow or (dead_key_reason(error) if error else ""))
         return result
 
-    def _too_slow(self, result):
+    def _too_slow(self, result) -> str:
+        """Why a passed test counts as failed, or "" when it was fast enough."""
         limit = self.options["ChannelDisableThreshold"]
         if limit and result.time > limit:
-            return SlowAnswer(f"response time {result.time:.2f} s is over ChannelDisableThreshold ({limit:g} s)")
-        return None
+            return f"response time {result.time:.2f} s is over ChannelDisableThreshold ({limit:g} s)"
+        return ""
 
     async def _call(self, channel, model):
         body = {"model": model, "messages": [{"role": "user", "content": TEST_PROMPT}],
@@ -105,12 +97,12 @@ class ChannelTester:
         message = error.message if error else _reply_text(_json(response.body))
         return TestResult(error is None, message, round(elapsed, 3), model, int(elapsed * 1000)), error
 
-    async def _follow_up(self, channel, result, error):
-        if error is not None:
-            reason = error.message if isinstance(error, SlowAnswer) else dead_key_reason(error)
-            if reason and channel.auto_ban and self.options["AutomaticDisableChannelEnabled"]:
-                await self.channels.disable_automatically(channel.id, f"channel test: {reason}")
-        elif channel.status == STATUS_AUTO_DISABLED and self.options["AutomaticEnableChannelEnabled"]:
+    async def _follow_up(self, channel, passed: bool, disable_reason: str):
+        """`disable_reason`: why the test is grounds for disabling the channel ("" when it is not)."""
+        if disable_reason:
+            if channel.auto_ban and self.options["AutomaticDisableChannelEnabled"]:
+                await self.channels.disable_automatically(channel.id, f"channel test: {disable_reason}")
+        elif passed and channel.status == STATUS_AUTO_DISABLED and self.options["AutomaticEnableChannelEnabled"]:
             await self.channels.enable_automatically(channel.id, "channel test passed")
 
     async def test_all(self, scope: str = "all") -> list:

@@ -34,8 +34,8 @@ def _lean(proxy) -> bool:
     # which this client does not change).
     request = proxy.request
     return (request.method in ("GET", "POST") and request.header_callback is None and not request.proxy_host
-            and request.auth_username is None and request.client_cert is None and request.client_key is None and request.ca_certs is None
-            and request.validate_cert is not False and request.allow_ipv6 is not False
+            and request.auth_username is None and request.client_cert is None and request.client_key is None
+            and request.ca_certs is None and request.validate_cert is not False and request.allow_ipv6 is not False
             and request.ssl_options is None)
 
 

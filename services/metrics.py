@@ -29,32 +29,29 @@ def watch(in_flight):
     _in_flight.add(in_flight)
 
 
-_request_series = {}    # (handler, method, status) → its counter and latency histogram, looked up once
+_series = {}    # (metric, labels) → the labelled series, looked up once (labels() costs a lock and more)
+
+
+def _labelled(metric, *labels):
+    series = _series.get((metric, labels))
+    if series is None:
+        series = _series[(metric, labels)] = metric.labels(*labels)
+    return series
 
 
 def observe_request(handler_name: str, method: str, status: int, seconds: float):
     """`handler_name` is the handler class, not the path: ids in paths would explode the labels."""
-    series = _request_series.get((handler_name, method, status))
-    if series is None:
-        series = _request_series[(handler_name, method, status)] = (
-            REQUESTS.labels(handler_name, method, str(status)), LATENCY.labels(handler_name))
-    series[0].inc()
-    series[1].observe(seconds)
+    _labelled(REQUESTS, handler_name, method, str(status)).inc()
+    _labelled(LATENCY, handler_name).observe(seconds)
 
 
 def upstream_error(channel_id: int, status: int):
     UPSTREAM_ERRORS.labels(str(channel_id), str(status)).inc()
 
 
-_quota_series = {}
-
-
 def quota_charged(channel_id: int, quota: int):
     if quota > 0:
-        series = _quota_series.get(channel_id)
-        if series is None:
-            series = _quota_series[channel_id] = QUOTA_CHARGED.labels(str(channel_id))
-        series.inc(quota)
+        _labelled(QUOTA_CHARGED, str(channel_id)).inc(quota)
 
 
 def exposition() -> bytes:
