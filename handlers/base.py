@@ -7,8 +7,11 @@ HTTP status. Unknown exceptions become a generic error with the request id; deta
 """
 import logging
 import os
+import time
 
+import tornado
 import ujson
+from tornado.httputil import HTTPHeaders, format_timestamp
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
@@ -20,6 +23,20 @@ log = logging.getLogger("tollgate.http")
 
 LEVELS = {"user": ROLE_USER, "admin": ROLE_ADMIN, "root": ROLE_ROOT}
 SESSION_COOKIE = "session"
+SERVER = f"TornadoServer/{tornado.version}"
+
+
+class _HttpDate:
+    """The Date header's text, formatted once a second instead of once per answer."""
+
+    second, text = None, ""
+
+    @classmethod
+    def now(cls) -> str:
+        second = int(time.time())
+        if second != cls.second:
+            cls.second, cls.text = second, format_timestamp(second)
+        return cls.text
 
 
 class ApiError(Exception):
@@ -35,6 +52,15 @@ class BaseHandler(RequestHandler):
     def initialize(self):
         self.request_id = os.urandom(8).hex()
         self.set_header("X-Request-Id", self.request_id)
+
+    def clear(self):
+        """Tornado's reset of the answer, with the Date header from a once-a-second text."""
+        self._headers = HTTPHeaders({"Server": SERVER, "Content-Type": "text/html; charset=UTF-8",
+                                     "Date": _HttpDate.now()})
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = "OK"
 
     @property
     def services(self):

@@ -8,7 +8,7 @@ cache-creation ratio (both looked up by model, wildcards allowed, 1 when unset).
 import dataclasses
 import fnmatch
 import functools
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 
 MAX_CACHED_PRICES = 10_000
@@ -33,10 +33,16 @@ class Price:
 
 
 @functools.lru_cache(maxsize=4096)
-def _exact(value) -> Decimal:
-    """A ratio as the decimal it was written as (0.1 is 0.1, not the float nearest to it); the same few
-    ratios come back on every request."""
-    return Decimal(str(value))
+def _exact(value) -> tuple:
+    """A ratio as the fraction (numerator, denominator) of the decimal it was written as: 0.1 is 1/10, not
+    the float nearest to it. Integer arithmetic on these is exact at any size and several times faster
+    than Decimal's; the same few ratios come back on every request."""
+    return Decimal(str(value)).as_integer_ratio()
+
+
+def _round_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator (both ≥ 0, denominator > 0) to the nearest whole number, halves up."""
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 class Pricing:
@@ -84,12 +90,18 @@ class Pricing:
             return self.call_quota(price)
         cached = min(cached_tokens, prompt_tokens)
         creation = min(cache_creation_tokens, prompt_tokens - cached)
-        tokens = (Decimal(prompt_tokens - cached - creation) + Decimal(cached) * _exact(price.cache_ratio)
-                  + Decimal(creation) * _exact(price.cache_creation_ratio)
-                  + Decimal(completion_tokens) * _exact(price.completion_ratio))
-        exact = tokens * _exact(price.model_ratio) * _exact(price.group_ratio)
-        quota = int(exact.to_integral_value(rounding=ROUND_HALF_UP))
-        if quota == 0 and exact > 0:
+        # Σ tokens × weight over one common denominator, then × model ratio × group ratio
+        numerator, denominator = prompt_tokens - cached - creation, 1
+        for count, ratio in ((cached, price.cache_ratio), (creation, price.cache_creation_ratio),
+                             (completion_tokens, price.completion_ratio)):
+            if count:
+                top, bottom = _exact(ratio)
+                numerator, denominator = numerator * bottom + count * top * denominator, denominator * bottom
+        for ratio in (price.model_ratio, price.group_ratio):
+            top, bottom = _exact(ratio)
+            numerator, denominator = numerator * top, denominator * bottom
+        quota = _round_half_up(numerator, denominator)
+        if quota == 0 and numerator > 0:
             return 1  # any paid usage costs at least one unit
         return quota
 
@@ -110,8 +122,9 @@ class Pricing:
         return rows
 
     def call_quota(self, price: Price) -> int:
-        exact = _exact(price.fixed_price) * self.options["QuotaPerUnit"] * _exact(price.group_ratio)
-        return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+        (price_top, price_bottom), (group_top, group_bottom) = _exact(price.fixed_price), _exact(price.group_ratio)
+        per_unit_top, per_unit_bottom = _exact(self.options["QuotaPerUnit"])
+        return _round_half_up(price_top * per_unit_top * group_top, price_bottom * per_unit_bottom * group_bottom)
 
 
 def _lookup(table: dict, model: str):

@@ -1,4 +1,7 @@
 """/v1/completions, /v1/embeddings and /v1/models through a real local upstream."""
+import email.utils
+import time
+
 import pytest
 
 from tests.relay_support import consume_log_entries, set_prices, sse_data
@@ -100,3 +103,18 @@ async def test_models_needs_a_key(gateway, upstream):
     response = await gateway.fetch("/v1/models")
     assert response.status == 401
     assert response.json["error"]["code"] == "missing_api_key"
+
+
+@pytest.mark.gen_test
+async def test_answers_carry_the_current_date_and_a_request_id(gateway, upstream):
+    user, key = await priced(gateway, upstream)
+    before = time.time()
+
+    for path in ("/v1/models", "/api/status"):
+        response = await gateway.fetch(path, key=key)
+
+        assert response.status == 200
+        sent = email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
+        assert int(before) - 1 <= sent <= time.time() + 1
+        assert response.headers["Server"].startswith("TornadoServer/")
+        assert len(response.headers["X-Request-Id"]) == 16
