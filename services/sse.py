@@ -25,5 +25,7 @@ class EventSplitter:
 
 def event_data(event: bytes) -> bytes:
     """The `data:` payload of one event (several data lines are joined with newlines)."""
+    if event.startswith(b"data:") and b"\n" not in event:    # nearly every event: one data line
+        return event[5:].lstrip(b" ")
     lines = [line[5:].lstrip(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
     return b"\n".join(lines)
