@@ -36,6 +36,7 @@ def test_meter_keeps_the_text_of_content_reasoning_tool_calls_and_legacy_complet
         delta(reasoning_content="think "),
         delta(content="Hello"),
         delta(content=None, tool_calls=[{"index": 0, "function": {"name": "get", "arguments": '{"q":1}'}}]),
+        delta(tool_calls=["not an object", {"function": "not an object"}, {"function": {"arguments": 7}}]),
         event({"choices": [{"index": 0, "text": " world"}]}),
         event({"choices": [{"index": 0, "delta": "not an object"}]}),
         event(["not", "an", "object"]),

@@ -101,8 +101,11 @@ class OpenAIStreamMeter:
                 if text and text.__class__ is str:
                     self.text_parts.append(text)
             for tool_call in delta.get("tool_calls") or ():
-                function = tool_call.get("function") or {}
-                self.text_parts.append((function.get("name") or "") + (function.get("arguments") or ""))
+                function = tool_call.get("function") if tool_call.__class__ is dict else None
+                if function.__class__ is dict:
+                    for part in (function.get("name"), function.get("arguments")):
+                        if part and part.__class__ is str:
+                            self.text_parts.append(part)
         text = choice.get("text")
         if text and text.__class__ is str:   # legacy completions
             self.text_parts.append(text)
