@@ -83,6 +83,15 @@ async def cached(cache, source, key="k", value="v1"):
     return await getting
 
 
+async def cached_then_aged(seconds):
+    """A cache of 5 seconds holding "k" = "v1", `seconds` after it was read."""
+    clock = Clock()
+    cache, source = TtlCache(5, clock=clock), Source()
+    await cached(cache, source)
+    clock.now += seconds
+    return clock, cache, source
+
+
 @pytest.mark.gen_test
 async def test_concurrent_misses_share_one_load():
     cache, source = TtlCache(5, clock=Clock()), Source()
@@ -96,10 +105,7 @@ async def test_concurrent_misses_share_one_load():
 
 @pytest.mark.gen_test
 async def test_an_old_entry_is_served_while_one_reload_runs():
-    clock = Clock()
-    cache, source = TtlCache(5, clock=clock), Source()
-    await cached(cache, source)
-    clock.now += 6                            # past its time: still served, at once, while it is re-read
+    _, cache, source = await cached_then_aged(6)    # past its time: still served, at once, while it is re-read
     assert [await cache.get("k", source.load) for _ in range(10)] == ["v1"] * 10
     await settle()
     assert source.calls == 2
@@ -110,19 +116,13 @@ async def test_an_old_entry_is_served_while_one_reload_runs():
 
 @pytest.mark.gen_test
 async def test_an_entry_twice_its_time_old_is_read_again_before_it_is_served():
-    clock = Clock()
-    cache, source = TtlCache(5, clock=clock), Source()
-    await cached(cache, source)
-    clock.now += 11
+    _, cache, source = await cached_then_aged(11)
     assert await cached(cache, source, value="v2") == "v2"
 
 
 @pytest.mark.gen_test
 async def test_a_failed_reload_keeps_the_old_entry_and_is_tried_again():
-    clock = Clock()
-    cache, source = TtlCache(5, clock=clock), Source()
-    await cached(cache, source)
-    clock.now += 6
+    clock, cache, source = await cached_then_aged(6)
     assert await cache.get("k", source.load) == "v1"
     await settle()
     source.fail(ConnectionError("database away"))
