@@ -63,18 +63,16 @@ async def relay_stream(stream, meter, sink, idle_timeout: float, buffer_limit: i
     splitter = EventSplitter()
     try:
         while True:
-            chunk = await stream.next_chunk(idle_timeout)
-            events = splitter.feed(chunk) if chunk is not None else splitter.rest()
-            outputs = list(map(meter.on_event, events))
-            if chunk is None and hasattr(meter, "on_end"):   # meters that close their own protocol's stream
-                outputs.append(meter.on_end())
-            out = b"".join(e + b"\n\n" for e in outputs if e is not None)
+            # Only `out` lives on while the next chunk is awaited, and only until it is written: thousands
+            # of streams, each holding its last chunk and events while idle, would add up.
+            out, ended = _passed_on(await stream.next_chunk(idle_timeout), splitter, meter)
             if out:
                 if not sink.started:
                     result.first_event_ms = int((clock() - started_at) * 1000)
                     sink.begin_stream()
                 await sink.write(out)
-            if chunk is None:
+                del out
+            if ended:
                 break
             if stream.buffered > buffer_limit:
                 await _end_early(stream, sink, result, RelayError(
@@ -89,6 +87,15 @@ async def relay_stream(stream, meter, sink, idle_timeout: float, buffer_limit: i
     if not result.client_gone and not result.broken:
         await _after_end(stream, sink, result)
     return result
+
+
+def _passed_on(chunk, splitter, meter) -> tuple:
+    """What to send the client for this chunk (None: the end of the stream), and whether it was the end."""
+    events = splitter.feed(chunk) if chunk is not None else splitter.rest()
+    outputs = list(map(meter.on_event, events))
+    if chunk is None and hasattr(meter, "on_end"):   # meters that close their own protocol's stream
+        outputs.append(meter.on_end())
+    return b"".join(e + b"\n\n" for e in outputs if e is not None), chunk is None
 
 
 async def _check_start(stream, idle_timeout):

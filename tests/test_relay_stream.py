@@ -65,6 +65,36 @@ async def test_first_event_reaches_the_client_while_the_upstream_is_still_sendin
     await gateway.settled()
 
 
+def _relay_frames():
+    """The frames of the stream relays running now, found down each task's chain of awaits."""
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        while coro is not None and hasattr(coro, "cr_frame"):
+            if coro.cr_code.co_name == "relay_stream":
+                yield coro.cr_frame
+            coro = coro.cr_await
+
+
+@pytest.mark.gen_test(timeout=20)
+async def test_a_stream_waiting_for_its_next_chunk_holds_no_data_of_the_last(gateway, upstream):
+    # Thousands of open streams each keeping their last chunk, its events and what was written of them
+    # cost tens of megabytes; while waiting, a relay keeps only its state.
+    await setup(gateway, upstream, "key-hold")
+    first_event = asyncio.Event()
+    call = asyncio.ensure_future(gateway.fetch("/v1/chat/completions", "POST", json=STREAM,
+                                               key=await gateway.make_token(await gateway.make_user("bob")),
+                                               streaming_callback=lambda chunk: first_event.set()))
+    await first_event.wait()
+
+    [frame] = list(_relay_frames())
+    held = {name: value for name, value in frame.f_locals.items() if isinstance(value, (bytes, list))}
+    assert held == {}
+    assert frame.f_locals["splitter"]._pending == b""
+    upstream.release.set()
+    assert (await call).status == 200
+    await gateway.settled()
+
+
 @pytest.mark.gen_test(timeout=20)
 async def test_client_hang_up_stops_the_upstream_and_pays_for_what_was_produced(gateway, upstream):
     user, key = await setup(gateway, upstream, "key-hold")
