@@ -72,6 +72,15 @@ class LeanCurlClient(CurlAsyncHTTPClient):
         if event & pycurl.POLL_OUT:
             self.io_loop.asyncio_loop.remove_writer(fd)
 
+    def abort(self, curl):
+        """End a running transfer now, as failed ("aborted"); its handle serves the next request. Only
+        from the loop, never from inside a libcurl callback. (Cheaper than a progress callback that
+        libcurl would call again and again for every transfer, only to hear "go on".)"""
+        if curl.info is None:
+            return      # already finished
+        self._finish(curl, pycurl.E_ABORTED_BY_CALLBACK, "aborted")
+        self._process_queue()
+
     def close(self):
         for fd in list(self._fds):
             self._unwatch(fd)

@@ -66,8 +66,8 @@ class UpstreamStream:
     returns; `next_chunk` gives body chunks in order and None at the end. (Slots and a plain list: a
     process may hold thousands of these.)"""
 
-    __slots__ = ("status", "headers", "error", "buffered", "_chunks", "_cancelled", "_done", "_curl", "_curl_info",
-                 "_waiter", "_give_up_at", "_timer", "_timer_at", "_head", "_future")
+    __slots__ = ("status", "headers", "error", "buffered", "_chunks", "_cancelled", "_done", "_client", "_curl",
+                 "_curl_info", "_waiter", "_give_up_at", "_timer", "_timer_at", "_head", "_future")
 
     def __init__(self, upstream: Upstream, url, method, headers, body, timeout=None, follow_redirects=True):
         self.status = 0
@@ -77,6 +77,7 @@ class UpstreamStream:
         self._chunks = []
         self._cancelled = False
         self._done = False
+        self._client = upstream.client
         self._curl = self._curl_info = None    # libcurl's handle while this transfer owns it
         self._waiter = None                     # the future `next_chunk` waits on
         self._give_up_at = None                 # when that wait times out (None: no limit)
@@ -90,16 +91,15 @@ class UpstreamStream:
             timeout,
             follow_redirects=follow_redirects,
             streaming_callback=self._on_chunk,
-            prepare_curl_callback=self._allow_abort,
+            prepare_curl_callback=self._own_handle,
         )
         self._future = upstream.client.fetch(request, raise_error=False)
         self._future.add_done_callback(self._on_done)
 
-    def _allow_abort(self, curl):
-        # libcurl asks this whenever it works on the transfer; a non-zero answer aborts it.
+    def _own_handle(self, curl):
+        # Kept to read the head from and to abort the transfer by; `curl.info` tells whether the handle
+        # still serves this transfer.
         self._curl, self._curl_info = curl, curl.info
-        curl.setopt(pycurl.NOPROGRESS, 0)
-        curl.setopt(pycurl.XFERINFOFUNCTION, lambda *_: 1 if self._cancelled else 0)
 
     def _read_head(self):
         """Status and the headers the relay uses, read from libcurl once the first body chunk arrived
@@ -227,11 +227,4 @@ class UpstreamStream:
         self._wake()
         self._disarm()
         if self._curl is not None and not self._done and self._curl.info is self._curl_info:
-            # An idle transfer is not looked at again until data arrives or a libcurl timer fires
-            # (seconds later). Pausing and un-pausing makes libcurl run it at once, so the progress
-            # callback answers "abort" and the upstream connection closes now.
-            try:
-                self._curl.pause(pycurl.PAUSE_ALL)
-                self._curl.pause(pycurl.PAUSE_CONT)
-            except pycurl.error:
-                pass   # the transfer is ending anyway; the progress callback still stops it
+            self._client.abort(self._curl)   # the upstream connection closes now

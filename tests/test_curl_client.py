@@ -87,3 +87,18 @@ async def test_many_calls_at_once_and_in_a_row_share_kept_alive_connections(echo
     assert len(upstream.client._fds) <= 20          # at most one connection per handle is watched
     upstream.close()
     assert upstream.client._fds == {}               # closed: the loop watches none of its sockets
+
+
+@pytest.mark.gen_test
+async def test_a_cancelled_stream_ends_at_once_and_frees_its_handle_for_the_next_call(echo):
+    upstream = Upstream(1, 5, 30)       # one handle: the second call waits for the first to let go
+    stream = upstream.open_stream(f"{echo}/never", "POST", body=b"{}")
+    waiting = asyncio.ensure_future(upstream.fetch(f"{echo}/echo", "POST", body=b"next"))
+
+    stream.cancel_now()
+    assert await stream.next_chunk(5) is None
+    response = await asyncio.wait_for(waiting, 5)
+    assert response.status == 200 and response.body == b"next"
+    await stream.wait_headers(5)
+    assert (stream.status, stream.error) == (NO_RESPONSE, "aborted")
+    upstream.close()
