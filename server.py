@@ -73,7 +73,7 @@ async def serve(settings, mongodb_uri, sockets, notify=True):
     tune_memory()
     PeriodicCallback(ACCESS.flush, 1000).start()
     max_body = settings.max_request_body_mb * 2 * 1024 * 1024
-    server = HTTPServer(make_app(services), xheaders=True, max_body_size=max_body, chunk_size=READ_CHUNK)
+    server = HTTPServer(make_app(services), max_body_size=max_body, chunk_size=READ_CHUNK)
     server.add_sockets(sockets)
     log.info("Tollgate %s listening on http://localhost:%s (pid %s)", VERSION, settings.port, os.getpid())
     if notify:

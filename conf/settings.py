@@ -8,6 +8,8 @@ import dataclasses
 import os
 from typing import Any, Callable
 
+from services.client_address import parse_networks
+
 VERSION = "0.1.0"
 
 
@@ -55,6 +57,11 @@ def _mongodb_dsn(text: str) -> str:
     return text
 
 
+def _networks(text: str) -> str:
+    parse_networks(text)   # raises ValueError on anything that is not an address or a range
+    return text
+
+
 GEMINI_THRESHOLDS = ("BLOCK_NONE", "OFF", "BLOCK_ONLY_HIGH", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_LOW_AND_ABOVE",
                      "HARM_BLOCK_THRESHOLD_UNSPECIFIED")
 
@@ -96,6 +103,9 @@ SETTINGS = [
     Setting("redis_conn_string", "", str, "Redis URL; shares caches, rate-limit counts and change notices across nodes."),
     Setting("global_api_rate_limit", 180, _non_negative_int, "Requests per IP to /api per three minutes; 0 turns it off."),
     Setting("global_web_rate_limit", 60, _non_negative_int, "Page requests per IP per three minutes; 0 turns it off."),
+    Setting("trusted_proxies", "127.0.0.0/8,::1", _networks,
+            "Peers whose X-Forwarded-For, X-Real-Ip and X-Forwarded-Proto are believed (addresses or ranges, "
+            "comma-separated); empty: nobody's."),
     Setting("critical_rate_limit", 20, _non_negative_int, "Login and registration attempts per IP per twenty minutes."),
     Setting("debug", False, _bool, "Verbose logging; access lines also go to tollgate.log and standard error."),
     Setting("metrics_token", "", str, "When set, GET /metrics needs 'Authorization: Bearer' this token."),

@@ -6,6 +6,7 @@ import tornado.web
 from handlers import (billing_compat, channel, claude_native, log, media, midjourney, misc, openapi, ops, option,
                       overview, pages, pricing, redemption, relay, token, topup, user, user_admin)
 from services import metrics
+from services.client_address import ClientAddress
 from services.log_files import ACCESS
 
 _SECRET_QUERY = re.compile(r"((?:key|token|access_token)=)[^&]+", re.IGNORECASE)
@@ -31,11 +32,23 @@ def log_request(handler):
     metrics.observe_request(type(handler).__name__, request.method, status, seconds)
 
 
+class TollgateApp(tornado.web.Application):
+    client_address: ClientAddress
+
+    def find_handler(self, request, **kwargs):
+        # Before any handler sees the request: rate limits, key subnets, logs and links all use the
+        # client's address and scheme as a trusted proxy reports them.
+        self.client_address.apply(request)
+        return super().find_handler(request, **kwargs)
+
+
 def make_app(services, **tornado_settings) -> tornado.web.Application:
-    return tornado.web.Application(
+    app = TollgateApp(
         all_routes(),
         services=services,
         log_function=log_request,
         compress_response=False,
         **tornado_settings,
     )
+    app.client_address = ClientAddress(services.settings.trusted_proxies)
+    return app
