@@ -2,6 +2,7 @@
 import dataclasses
 import re
 
+from models import quota
 from models.documents import find_page, from_doc, sort_spec, to_doc
 
 # Channel status, as One API numbers it.
@@ -75,6 +76,9 @@ class Channels:
 
     async def add_used_quota(self, channel_id: int, used: int):
         await self.collection.update_one({"_id": channel_id}, {"$inc": {"used_quota": used}})
+
+    async def add_used_quota_once(self, channel_id: int, used: int, ref: str) -> bool:
+        return await quota.give_once(self.collection, channel_id, {"used_quota": used}, ref)
 
     async def page(self, keyword: str, skip: int, limit: int, group: str = "", model: str = "", status: int = 0):
         """Channels by keyword (name, base URL or id), group, model and status; each filter optional."""

@@ -35,6 +35,11 @@ class Logs:
     async def insert(self, entry: dict):
         await self.collection.insert_one(entry)
 
+    async def insert_once(self, entry: dict):
+        """Insert `entry` unless one with its request_id is there (a write repeated after a crash)."""
+        fields = {k: v for k, v in entry.items() if k != "request_id"}
+        await self.collection.update_one({"request_id": entry["request_id"]}, {"$setOnInsert": fields}, upsert=True)
+
     async def insert_many(self, entries: list):
         """Insert in slices, so other operations on the database are not held up behind one large write.
         Entries already written (a batch tried again after a failure) are skipped, not doubled."""

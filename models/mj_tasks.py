@@ -3,6 +3,8 @@
 A task is `finished` once it reached SUCCESS, FAILURE or CANCEL; the poller only reads unfinished ones.
 `quota` is what the submit was charged and `refunded` flips once, atomically, when a failed task gets
 that quota back, so a poll and a notify reporting the same failure cannot both refund it.
+`refund_pending` stays set, from that flip until the refund is paid in full, so one that a crash cut
+short is finished later (each of its steps is applied once, however often it is repeated).
 """
 import dataclasses
 
@@ -36,6 +38,8 @@ class MjTask:
     properties: dict = dataclasses.field(default_factory=dict)
     quota: int = 0
     refunded: bool = False
+    refund_pending: bool = False
+    refund_claimed_at: int = 0      # seconds, gateway clock
     finished: bool = False
     created_at: int = 0             # seconds, gateway clock (filters and the poller's time-out)
     updated_at: int = 0
@@ -85,11 +89,21 @@ class MjTasks:
         result = await self.collection.update_one({"_id": task_id, "finished": False}, {"$set": fields})
         return result.modified_count == 1
 
-    async def claim_refund(self, task_id: int) -> bool:
-        """Mark a failed, charged task refunded. True only for the one caller that flipped it."""
+    async def claim_refund(self, task_id: int, now: int) -> bool:
+        """Mark a failed, charged task refunded, its refund still to pay. True only for the one caller
+        that flipped it."""
         result = await self.collection.update_one(
-            {"_id": task_id, "refunded": False, "quota": {"$gt": 0}}, {"$set": {"refunded": True}})
+            {"_id": task_id, "refunded": False, "quota": {"$gt": 0}},
+            {"$set": {"refunded": True, "refund_pending": True, "refund_claimed_at": now}})
         return result.modified_count == 1
+
+    async def refund_paid(self, task_id: int):
+        await self.collection.update_one({"_id": task_id}, {"$set": {"refund_pending": False}})
+
+    async def unfinished_refunds(self, claimed_before: int) -> list:
+        """Refunds claimed before then and not paid in full (their payer stopped half-way)."""
+        cursor = self.collection.find({"refund_pending": True, "refund_claimed_at": {"$lt": claimed_before}})
+        return [from_doc(MjTask, d) async for d in cursor]
 
     @staticmethod
     def build_query(filters: dict) -> dict:

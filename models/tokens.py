@@ -107,6 +107,12 @@ class Tokens:
     async def give_quota(self, token_id: int, amount: int):
         await quota.give(self.collection, token_id, "remain_quota", amount)
 
+    async def refund_once(self, token_id: int, amount: int, ref: str, limited: bool) -> bool:
+        """Give back `amount` that was charged and counted as used, once per `ref` (an unlimited key only
+        counts it)."""
+        inc = {"remain_quota": amount, "used_quota": -amount} if limited else {"used_quota": -amount}
+        return await quota.give_once(self.collection, token_id, inc, ref)
+
     async def record_use(self, token_id: int, used: int, now: int):
         await self.collection.update_one(
             {"_id": token_id}, {"$inc": {"used_quota": used}, "$set": {"accessed_time": now}}

@@ -153,13 +153,12 @@ class Users:
         await quota.give(self.collection, user_id, "quota", amount)
 
     async def credit_once(self, user_id: int, amount: int, ref: str) -> bool:
-        """Add `amount` unless a credit with the same `ref` was already added: the recent refs are kept on
-        the user (the last 100), so a credit retried after a crash is never added twice."""
-        result = await self.collection.update_one(
-            {"_id": user_id, "credit_refs": {"$nin": [ref]}},
-            {"$inc": {"quota": amount}, "$push": {"credit_refs": {"$each": [ref], "$slice": -100}}},
-        )
-        return result.modified_count == 1
+        """Add `amount` unless a credit with the same `ref` was already added (see quota.give_once)."""
+        return await quota.give_once(self.collection, user_id, {"quota": amount}, ref)
+
+    async def refund_once(self, user_id: int, amount: int, ref: str) -> bool:
+        """Give back `amount` that was charged and counted as used, once per `ref`."""
+        return await quota.give_once(self.collection, user_id, {"quota": amount, "used_quota": -amount}, ref)
 
     async def record_use(self, user_id: int, used: int, requests: int = 1):
         await self.collection.update_one(

@@ -39,6 +39,10 @@ class LogService:
     async def write(self, caller, log_type: int, content: str, **fields):
         await self.db.logs.insert(log_entry(caller, log_type, content, **fields))
 
+    async def write_once(self, request_id: str, caller, log_type: int, content: str, **fields):
+        """Write an entry once per `request_id`, however often this is repeated."""
+        await self.db.logs.insert_once(log_entry(caller, log_type, content, request_id=request_id, **fields))
+
     async def write_consumption(self, call, price, usage, charged, unpaid, outcome):
         channel = outcome.channel
         other = {

@@ -256,25 +256,28 @@ class MidjourneyService:
 
     async def refund(self, task):
         """Give a failed task's quota back, once: only the caller that flips `refunded` pays it out."""
-        if task.quota <= 0 or not await self.db.mj_tasks.claim_refund(task.id):
+        if task.quota <= 0 or not await self.db.mj_tasks.claim_refund(task.id, int(time.time())):
             return False
-        db, amount = self.db, task.quota
+        await self.pay_refund(task)
+        return True
+
+    async def pay_refund(self, task):
+        """Pay a claimed refund in full. Each step is applied once per task, so a refund that a crash cut
+        short is finished by calling this again (the poller does, see `MjPoller.poll_once`)."""
+        db, amount, ref = self.db, task.quota, f"mj-refund:{task.id}"
         token = await db.tokens.get(task.token_id) if task.token_id else None
-        await db.users.give_quota(task.user_id, amount)
-        await db.users.record_use(task.user_id, -amount, 0)
+        await db.users.refund_once(task.user_id, amount, ref)
         if token is not None:
-            if not token.unlimited_quota:
-                await db.tokens.give_quota(token.id, amount)
-            await db.tokens.record_use(token.id, -amount, token.accessed_time)
-        await self.channels.add_used_quota(task.channel_id, -amount)
+            await db.tokens.refund_once(token.id, amount, ref, limited=not token.unlimited_quota)
+        await db.channels.add_used_quota_once(task.channel_id, -amount, ref)
         user = await db.users.get(task.user_id)
         if user is not None:
-            await self.logs.write(Caller(token, user), TYPE_REFUND,
-                                  f"Midjourney task {task.mj_id} failed ({task.fail_reason or task.status}); "
-                                  f"refunded {amount}",
-                                  model_name=mj.model_of(task.action), channel_id=task.channel_id,
-                                  quota=amount, mj_id=task.mj_id)
-        return True
+            await self.logs.write_once(ref, Caller(token, user), TYPE_REFUND,
+                                       f"Midjourney task {task.mj_id} failed ({task.fail_reason or task.status}); "
+                                       f"refunded {amount}",
+                                       model_name=mj.model_of(task.action), channel_id=task.channel_id,
+                                       quota=amount, mj_id=task.mj_id)
+        await db.mj_tasks.refund_paid(task.id)
 
     async def list_upstream(self, channel, ids: list):
         """Task objects for `ids` from the channel's list-by-condition, or None when that failed."""

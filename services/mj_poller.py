@@ -14,6 +14,7 @@ log = logging.getLogger("tollgate.midjourney")
 
 BATCH_SIZE = 50
 DEFAULT_INTERVAL = 15      # seconds between passes, as New API polls
+REFUND_GRACE = 60          # seconds after which a refund still not paid in full is taken as cut short
 
 
 class MjPoller:
@@ -30,8 +31,11 @@ class MjPoller:
 
     async def poll_once(self, now: float = None) -> dict:
         """One pass over every unfinished task. `now` (epoch seconds) decides the time-outs.
-        Returns counts: checked, updated (still unfinished or finished) and timed_out."""
+        Returns counts: checked, timed_out and refunds_finished (refunds a stopped process left half-paid)."""
         now = time.time() if now is None else now
+        half_paid = await self.service.db.mj_tasks.unfinished_refunds(int(now) - REFUND_GRACE)
+        for task in half_paid:
+            await self.service.pay_refund(task)
         tasks = await self.service.db.mj_tasks.unfinished()
         by_channel = {}
         for task in tasks:
@@ -44,7 +48,7 @@ class MjPoller:
             if not task.finished and now - task.created_at > self.timeout:
                 await self.service.fail(task, f"the upstream did not finish the task within {self.timeout} s")
                 timed_out += 1
-        return {"checked": len(tasks), "timed_out": timed_out}
+        return {"checked": len(tasks), "timed_out": timed_out, "refunds_finished": len(half_paid)}
 
     async def _poll_channel(self, channel_id: int, tasks: list) -> list:
         """The tasks of one channel after applying its reports (unchanged when it could not be asked)."""

@@ -207,3 +207,31 @@ async def test_periodic_polling_starts_and_stops(gateway, mj_upstream):
     assert poller._timer.is_running()
     poller.stop()
     assert poller._timer is None
+
+
+@pytest.mark.gen_test
+async def test_a_refund_cut_short_is_paid_later_and_only_once(gateway, mj_upstream):
+    user, _ = await mj_user(gateway, quota=START)
+    token, limited_key = await gateway.services.tokens.create(user.id, {"name": "limited", "remain_quota": 400_000})
+    channel = await mj_channel(gateway, mj_upstream)
+    task = await task_doc(gateway, await submitted_task(gateway, limited_key))
+    db, poller, now = gateway.services.db, gateway.services.mj_poller, time.time()
+    # The process claimed the refund and stopped before paying any of it.
+    assert await db.mj_tasks.claim_refund(task.id, int(now))
+
+    soon = await poller.poll_once(now=now + 5)             # its payer may still be at work
+    assert soon["refunds_finished"] == 0 and await gateway.quota_of(user) == START - IMAGINE_COST
+    later = await poller.poll_once(now=now + 120)
+    await gateway.services.midjourney.pay_refund(task)     # a second payer repeats every step
+    again = await poller.poll_once(now=now + 240)
+    await gateway.settled()
+
+    assert (later["refunds_finished"], again["refunds_finished"]) == (1, 0)
+    assert await gateway.quota_of(user) == START
+    assert await db.tokens.quota_of(token.id) == 400_000
+    assert (await db.users.get(user.id)).used_quota == 0
+    assert (await db.tokens.get(token.id)).used_quota == 0
+    assert (await db.channels.get(channel.id)).used_quota == 0
+    [entry] = await refunds(gateway, user)
+    assert (entry["quota"], entry["mj_id"]) == (IMAGINE_COST, task.mj_id)
+    assert not (await task_doc(gateway, task.mj_id)).refund_pending
