@@ -92,6 +92,10 @@ class Tokens:
         cursor = self.collection.find({"_id": {"$in": ids}, "user_id": user_id})
         return [from_doc(Token, d) async for d in cursor]
 
+    async def delete_of_user(self, user_id: int) -> int:
+        result = await self.collection.delete_many({"user_id": user_id})
+        return result.deleted_count
+
     async def delete_many(self, ids: list, user_id: int) -> int:
         result = await self.collection.delete_many({"_id": {"$in": ids}, "user_id": user_id})
         return result.deleted_count

@@ -131,6 +131,8 @@ class UserAdmin:
             raise UserAdminError("this user is already a common user", 409)
         if action == "delete":
             done = await self.db.users.delete(user.id, below_role=actor.role)
+            if done:
+                await self.db.tokens.delete_of_user(user.id)   # keys of nobody would only clutter the lists
         else:
             done = await self.db.users.update(user.id, changes[action], below_role=actor.role)
         if not done:

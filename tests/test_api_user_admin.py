@@ -163,11 +163,16 @@ async def test_manage_actions_and_their_rules(gateway):
 
 
 @gen_test
-async def test_delete_a_user_by_id(gateway):
+async def test_delete_a_user_by_id_takes_its_keys_along(gateway):
     _, cookie = await admin(gateway)
     target = await gateway.make_user("bye")
+    key = await gateway.make_token(target)
+    kept = await gateway.make_token(await gateway.make_user("stays"))
     ok(await gateway.fetch(f"/api/user/{target.id}", "DELETE", cookie=cookie))
     assert await gateway.services.db.users.get(target.id) is None
+    assert (await gateway.services.db.tokens.page(target.id, "", 0, 10))[1] == 0
+    assert (await gateway.fetch("/v1/models", key=key)).status == 401
+    assert (await gateway.fetch("/v1/models", key=kept)).status == 200
     refused(await gateway.fetch(f"/api/user/{target.id}", "DELETE", cookie=cookie), 404)
 
 

@@ -142,7 +142,7 @@ Admin.users = async () => {
       h("button", { class: "ghost", onclick: () => editUser(u, reload) }, "Edit"),
       manage(u, u.status === 1 ? "disable" : "enable", reload),
       u.role < 10 ? manage(u, "promote", reload) : u.role < 100 ? manage(u, "demote", reload) : null,
-      u.role < 100 ? h("button", { class: "danger", onclick: () => confirm(`Delete user ${u.username}?`) && act(api("POST", "/api/user/manage", { id: u.id, username: u.username, action: "delete" }), "Deleted").then(reload) }, "Delete") : null,
+      u.role < 100 ? h("button", { class: "danger", onclick: () => confirm(`Delete user ${u.username} and their API keys?`) && act(api("POST", "/api/user/manage", { id: u.id, username: u.username, action: "delete" }), "Deleted").then(reload) }, "Delete") : null,
     ],
   });
   return h("section", {}, h("h1", {}, "Users"), list.element);
