@@ -22,6 +22,7 @@ class ClientAddress:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip     # ::ffff:127.0.0.1 on a dual-stack socket
         return any(ip in network for network in self.networks)
 
     def apply(self, request):

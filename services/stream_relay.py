@@ -90,7 +90,7 @@ async def relay_stream(stream, meter, sink, idle_timeout: float, buffer_limit: i
 
 
 def _passed_on(chunk, splitter, meter) -> tuple:
-    """What to send the client for this chunk (None: the end of the stream), and whether it was the end."""
+    """What to send the client for `chunk` (None when the stream ended), and whether the stream ended."""
     events = splitter.feed(chunk) if chunk is not None else splitter.rest()
     outputs = list(map(meter.on_event, events))
     if chunk is None and hasattr(meter, "on_end"):   # meters that close their own protocol's stream

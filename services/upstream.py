@@ -97,8 +97,10 @@ class UpstreamStream:
         self._future.add_done_callback(self._on_done)
 
     def _own_handle(self, curl):
-        # Kept to read the head from and to abort the transfer by; `curl.info` tells whether the handle
-        # still serves this transfer.
+        """Called as the transfer starts on a handle: kept to read the head from and to abort the transfer
+        by (`curl.info` tells whether the handle still serves this transfer)."""
+        if self._cancelled:     # cancelled while it waited for a free handle: it never starts
+            raise ConnectionAbortedError("cancelled before it started")
         self._curl, self._curl_info = curl, curl.info
 
     def _read_head(self):

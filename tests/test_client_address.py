@@ -23,6 +23,7 @@ LOCAL = "127.0.0.0/8,::1"
 def test_a_trusted_proxy_names_the_client():
     assert seen(LOCAL, "127.0.0.1", X_Real_Ip="203.0.113.9") == ("203.0.113.9", "http")
     assert seen(LOCAL, "::1", X_Forwarded_For="203.0.113.9", X_Forwarded_Proto="https") == ("203.0.113.9", "https")
+    assert seen(LOCAL, "::ffff:127.0.0.1", X_Real_Ip="203.0.113.9")[0] == "203.0.113.9"   # IPv4 on a dual-stack socket
 
 
 def test_the_client_is_the_last_hop_a_trusted_proxy_did_not_add():

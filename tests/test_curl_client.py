@@ -24,8 +24,13 @@ class Echo(tornado.web.RequestHandler):
 
 class Never(tornado.web.RequestHandler):
     """Reads the request and never answers."""
+    seen = 0
+    arrived = None      # an asyncio.Event a test may set
 
     async def post(self):
+        Never.seen += 1
+        if Never.arrived is not None:
+            Never.arrived.set()
         await asyncio.Event().wait()
 
 
@@ -101,4 +106,22 @@ async def test_a_cancelled_stream_ends_at_once_and_frees_its_handle_for_the_next
     assert response.status == 200 and response.body == b"next"
     await stream.wait_headers(5)
     assert (stream.status, stream.error) == (NO_RESPONSE, "aborted")
+    upstream.close()
+
+
+@pytest.mark.gen_test
+async def test_a_stream_cancelled_while_waiting_for_a_handle_never_reaches_the_upstream(echo):
+    upstream = Upstream(1, 5, 30)
+    Never.seen, Never.arrived = 0, asyncio.Event()
+    running = upstream.open_stream(f"{echo}/never", "POST", body=b"{}")
+    queued = upstream.open_stream(f"{echo}/never", "POST", body=b"{}")
+    await Never.arrived.wait()
+    queued.cancel_now()
+    running.cancel_now()             # the handle is free: the queue moves on
+
+    await queued.wait_headers(5)
+    assert (queued.status, queued.error) == (NO_RESPONSE, "aborted")
+    after = await upstream.fetch(f"{echo}/echo", "POST", body=b"after")   # the server saw all before this
+    assert after.body == b"after" and Never.seen == 1
+    Never.arrived = None
     upstream.close()
