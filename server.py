@@ -66,14 +66,16 @@ def start_database(settings):
     return embedded.uri, embedded
 
 
-async def serve(settings, mongodb_uri, sockets, notify=True):
-    """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close."""
+async def serve(settings, mongodb_uri, sockets, notify=True, metrics_peers=()):
+    """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close.
+    `metrics_peers`: the private loopback ports of the other workers, asked for their metrics."""
     services = await build_services(settings, mongodb_uri)
     services.start_sync()
     tune_memory()
     PeriodicCallback(ACCESS.flush, 1000).start()
     max_body = settings.max_request_body_mb * 2 * 1024 * 1024
-    server = HTTPServer(make_app(services), max_body_size=max_body, chunk_size=READ_CHUNK)
+    server = HTTPServer(make_app(services, metrics_peers=list(metrics_peers)), max_body_size=max_body,
+                        chunk_size=READ_CHUNK)
     server.add_sockets(sockets)
     log.info("Tollgate %s listening on http://localhost:%s (pid %s)", VERSION, settings.port, os.getpid())
     if notify:
@@ -127,24 +129,28 @@ def worker_sockets(port: int, workers: int) -> list:
 
 
 def run_workers(settings, mongodb_uri, socket_sets):
-    """Fork one process per worker, each on its own sockets; pass SIGTERM/SIGINT on and wait for them."""
+    """Fork one process per worker, each on its own sockets; pass SIGTERM/SIGINT on and wait for them.
+    Each worker also gets a private loopback port, where the others ask for its metrics."""
     children = set()
-    for own in socket_sets:
+    private = [bind_sockets(0, "127.0.0.1") for _ in socket_sets]
+    ports = [sockets[0].getsockname()[1] for sockets in private]
+    for index, own in enumerate(socket_sets):
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
-                for other in socket_sets:
-                    if other is not own:
+                for other in socket_sets + private:
+                    if other is not own and other is not private[index]:
                         close_all(other)     # a worker that dies takes only its own socket with it
-                run_loop(serve(settings, mongodb_uri, own, notify=False))
+                peers = ports[:index] + ports[index + 1:]
+                run_loop(serve(settings, mongodb_uri, own + private[index], notify=False, metrics_peers=peers))
             except BaseException:
                 log.exception("worker %s failed", os.getpid())
                 code = 1
             finally:
                 os._exit(code)   # never run the parent's clean-up (it owns the embedded database)
         children.add(pid)
-    for sockets in socket_sets:
+    for sockets in socket_sets + private:
         close_all(sockets)
     # The port is bound before the fork, so connections queue until the workers take them.
     notify_systemd(f"READY=1\nSTATUS={settings.workers} workers on port {settings.port}\nMAINPID={os.getpid()}")

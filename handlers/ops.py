@@ -1,8 +1,11 @@
 """Operations: a health check for load balancers and Prometheus metrics."""
+import asyncio
 import hmac
 
 from handlers.base import ApiError, ApiHandler, BaseHandler
 from services import health, metrics
+
+PEER_TIMEOUT = 5     # seconds another worker has to give its metrics
 
 
 class HealthHandler(ApiHandler):
@@ -32,7 +35,7 @@ class MetricsHandler(BaseHandler):
 
     access = {"GET": "public"}
 
-    def get(self):
+    async def get(self):
         expected = self.services.settings.metrics_token
         if expected:
             given = self.request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -41,7 +44,20 @@ class MetricsHandler(BaseHandler):
                 self.set_header("WWW-Authenticate", 'Bearer realm="metrics"')
                 return self.finish("metrics need the token set in METRICS_TOKEN\n")
         self.set_header("Content-Type", metrics.CONTENT_TYPE)
-        self.finish(metrics.exposition())
+        body = metrics.exposition()
+        peers = self.settings.get("metrics_peers")      # with --workers N: the others' private ports
+        if peers and self.get_query_argument("own", "") != "1":
+            body = metrics.merge(body, await self._from_peers(peers))
+        self.finish(body)
+
+    async def _from_peers(self, ports) -> list:
+        """The other workers' own expositions, from their private loopback ports; one that does not
+        answer in time is left out."""
+        token = self.request.headers.get("Authorization")
+        headers = {"Authorization": token} if token else {}
+        answers = await asyncio.gather(*(self.services.upstream.fetch(
+            f"http://127.0.0.1:{port}/metrics?own=1", "GET", headers, timeout=PEER_TIMEOUT) for port in ports))
+        return [answer.body for answer in answers if answer.status == 200]
 
 
 routes = [

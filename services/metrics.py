@@ -1,12 +1,16 @@
 """Prometheus metrics of this process: HTTP requests and latency, open streams, upstream errors per
 channel, quota charged. Served at /metrics in the text exposition format.
 
-With --workers N each process counts for itself; scrape each worker or read the totals from the logs.
+With --workers N each process counts for itself, and the worker that answers a scrape adds the others'
+Tollgate series to its own (`merge`), asking each on its private loopback port.
 """
 import weakref
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import CollectorRegistry
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -56,6 +60,38 @@ def quota_charged(channel_id: int, quota: int):
 
 def exposition() -> bytes:
     return generate_latest(REGISTRY)
+
+
+def merge(own: bytes, others: list) -> bytes:
+    """This process' exposition with the Tollgate series of the other workers added in: counters and
+    histograms sum, and so do the gauges (open streams and calls of all workers). The process' own
+    series (memory, CPU, start time) and creation times stay this process' alone."""
+    families, values = {}, {}
+    for index, text in enumerate([own] + others):
+        for family in text_string_to_metric_families(text.decode()):
+            if index and not family.name.startswith("tollgate_"):
+                continue
+            families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
+            for item in family.samples:
+                if index and item.name.endswith("_created"):
+                    continue
+                key = (family.name, item.name, tuple(sorted(item.labels.items())))
+                values[key] = values.get(key, 0.0) + item.value
+    for (family, name, labels), value in values.items():
+        families[family].add_sample(name, dict(labels), value)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed(list(families.values())))
+    return generate_latest(registry)
+
+
+class _Fixed:
+    """A collector that yields metric families built beforehand."""
+
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        return self.families
 
 
 def sample(name: str, **labels) -> float:

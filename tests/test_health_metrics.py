@@ -4,6 +4,7 @@ import re
 import types
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from models.db import connect
 from services import health, metrics
@@ -128,3 +129,19 @@ async def test_metrics_token(gateway):
     assert (await gateway.fetch("/metrics", headers={"Authorization": "Bearer wrong"})).status == 401
     response = await gateway.fetch("/metrics", headers={"Authorization": "Bearer s3cret"})
     assert response.status == 200 and b"tollgate_http_requests_total" in response.body
+
+
+def test_merged_metrics_sum_the_gateway_series_and_keep_the_process_own():
+    own = (b"# TYPE tollgate_quota_charged counter\ntollgate_quota_charged_total{channel=\"1\"} 5.0\n"
+           b"# TYPE tollgate_active_streams gauge\ntollgate_active_streams 2.0\n"
+           b"# TYPE process_open_fds gauge\nprocess_open_fds 30.0\n")
+    other = (b"# TYPE tollgate_quota_charged counter\ntollgate_quota_charged_total{channel=\"1\"} 7.0\n"
+             b"tollgate_quota_charged_total{channel=\"2\"} 1.0\n"
+             b"# TYPE tollgate_active_streams gauge\ntollgate_active_streams 3.0\n"
+             b"# TYPE process_open_fds gauge\nprocess_open_fds 90.0\n")
+    merged = {(item.name, tuple(item.labels.items())): item.value
+              for family in text_string_to_metric_families(metrics.merge(own, [other]).decode())
+              for item in family.samples}
+    assert merged == {("tollgate_quota_charged_total", (("channel", "1"),)): 12.0,
+                      ("tollgate_quota_charged_total", (("channel", "2"),)): 1.0,
+                      ("tollgate_active_streams", ()): 5.0, ("process_open_fds", ()): 30.0}

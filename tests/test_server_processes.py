@@ -6,6 +6,7 @@ import itertools
 import re
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from conf.settings import load_settings
@@ -99,6 +100,34 @@ async def test_a_burst_of_new_connections_is_spread_over_the_workers(world):
                                if "GET /v1/models" in line)
     # 240 connections hashed over two sockets: fewer than 80 on one is a 1-in-5,000,000 chance
     assert len(pids) == 2 and min(pids.values()) >= 80, pids
+
+
+@pytest.mark.gen_test(timeout=180)
+async def test_any_worker_answers_metrics_for_all_of_them(world):
+    setup, start = world
+    server, user, key = await start(10_000_000, args=["--workers", "2"])
+    await wait_for(server, "listening on", count=2)
+    # 40 connections hashed over two sockets: all on one worker is a 1-in-500,000,000,000 chance
+    heads = await burst(server.port, key, 40)
+    assert len(heads) == 40 and all(head.startswith(b"HTTP/1.1 200") for head in heads)
+
+    scrapes = [await scrape(server.port) for _ in range(6)]      # each on a new connection: either worker
+
+    assert [models_answered(text) for text in scrapes] == [40] * 6
+    assert await asyncio.get_running_loop().run_in_executor(None, server.stop) == 0
+
+
+async def scrape(port) -> str:
+    http = AsyncHTTPClient(force_instance=True)
+    try:
+        return (await http.fetch(f"http://127.0.0.1:{port}/metrics")).body.decode()
+    finally:
+        http.close()
+
+
+def models_answered(text: str) -> float:
+    return sum(item.value for family in text_string_to_metric_families(text) for item in family.samples
+               if item.name == "tollgate_http_requests_total" and item.labels["handler"] == "ModelsHandler")
 
 
 async def burst(port, key, count):
