@@ -118,8 +118,9 @@ PATHS = {
     # Logs, dashboards, Midjourney tasks ---------------------------------------------------------------
     "/api/log/": {"GET": op("All logs, filtered", "admin", query=LOG_FILTERS, data=page_of(ref("Log")))},
     "/api/log/self": {"GET": op("Your logs, filtered", "user", query=LOG_FILTERS, data=page_of(ref("Log")))},
-    "/api/dashboard/overview": {"GET": op("Traffic today and this week, top models and users, channel health",
-                                          "admin", data=obj())},
+    "/api/dashboard/overview": {"GET": op("Traffic today and this week, top models and users, channel health "
+                                          "(days in UTC, or shifted by utc_offset minutes east of UTC)",
+                                          "admin", query=("utc_offset",), data=obj())},
     "/api/mj/": {"GET": op("All Midjourney tasks", "admin", query=MJ_FILTERS, data=page_of(ref("MjTask")))},
     "/api/mj/self": {"GET": op("Your Midjourney tasks", "user", query=MJ_FILTERS, data=page_of(ref("MjTask")))},
     # Redemption codes ------------------------------------------------------------------------------

@@ -29,12 +29,13 @@ class LogStats:
         row = rows[0] if rows else {}
         return {"requests": row.get("requests", 0), "quota": row.get("quota", 0), "tokens": row.get("tokens", 0)}
 
-    async def per_day(self, since: int, **match) -> dict:
-        """{day start (unix seconds, UTC): quota}"""
+    async def per_day(self, since: int, offset: int = 0, **match) -> dict:
+        """{day start: quota}, days of a time zone `offset` seconds east of UTC (0: UTC days); a day start is
+        in unix seconds at 00:00 UTC of the day's date."""
+        local = {"$add": ["$created_at", offset]}
         rows = await self._aggregate([
             {"$match": _consumed(since, **match)},
-            {"$group": {"_id": {"$subtract": ["$created_at", {"$mod": ["$created_at", DAY]}]},
-                        "quota": {"$sum": "$quota"}}},
+            {"$group": {"_id": {"$subtract": [local, {"$mod": [local, DAY]}]}, "quota": {"$sum": "$quota"}}},
         ])
         return {int(row["_id"]): row["quota"] for row in rows}
 

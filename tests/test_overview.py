@@ -46,3 +46,23 @@ async def test_overview_is_for_administrators_only(gateway):
     cookie = await gateway.login("plain", "password1")
     assert (await gateway.fetch("/api/dashboard/overview", cookie=cookie)).status == 403
     assert (await gateway.fetch("/api/dashboard/overview")).status == 401
+
+
+@pytest.mark.gen_test
+async def test_overview_days_follow_the_operators_time_zone(gateway):
+    east = 10 * 60                                 # minutes east of UTC
+    local_now = int(time.time()) + east * 60
+    midnight = local_now - local_now % DAY - east * 60    # today's local 00:00, in unix seconds
+    await gateway.services.db.logs.insert_many([
+        entry(midnight + 1, 100, "gpt-4o", "ann"),       # today, there
+        entry(midnight - 1, 40, "gpt-4o", "ann"),        # yesterday, there
+    ])
+    root = await gateway.root()
+
+    local = (await gateway.fetch(f"/api/dashboard/overview?utc_offset={east}", cookie=root)).json["data"]
+
+    assert local["today"]["quota"] == 100
+    assert [d["quota"] for d in local["days"][-2:]] == [40, 100]
+    assert local["days"][-1]["day"] == time.strftime("%Y-%m-%d", time.gmtime(local_now))
+    refused = await gateway.fetch("/api/dashboard/overview?utc_offset=9000", cookie=root)
+    assert refused.status == 400 and "utc_offset" in refused.json["message"]

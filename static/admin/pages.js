@@ -15,7 +15,7 @@ const Admin = {};
 
 // ---- Overview -----------------------------------------------------------------------------------
 Admin.overview = async () => {
-  const data = await api("GET", "/api/dashboard/overview");
+  const data = await api("GET", `/api/dashboard/overview?utc_offset=${-new Date().getTimezoneOffset()}`);
   const section = h("section", {}, h("h1", {}, "Overview"),
     h("div", { class: "cards" },
       stat("Requests today", data.today.requests), stat("Spent today", money(data.today.quota)),
@@ -23,7 +23,7 @@ Admin.overview = async () => {
       stat("Spent this week", money(data.week.quota)),
       stat("Channels enabled", `${data.channels.enabled} / ${data.channels.total}`)));
   const labels = data.days.map((d) => d.day.slice(5));
-  section.append(barChart(labels, { spent: data.days.map((d) => d.quota) }, "Spent per day (last 7 UTC days)", money));
+  section.append(barChart(labels, { spent: data.days.map((d) => d.quota) }, "Spent per day (last 7 days)", money));
   section.append(h("div", { class: "cards" },
     listCard("Top models this week", data.top_models.map((m) => [m.model_name, money(m.quota)])),
     listCard("Top users this week", data.top_users.map((u) => [u.username, money(u.quota)])),
