@@ -1,8 +1,14 @@
-"""The admin dashboard in a real headless Chromium against a real gateway: channels (create, test),
-settings (a ratio through its JSON editor), redemption codes a user then redeems, crediting a user."""
+"""The admin dashboard in a real headless Chromium against a real gateway: channels (create, test, balance,
+enable, delete the disabled ones), settings (a ratio through its JSON editor), redemption codes a user then
+redeems, users (credit, debit, promote, demote, disable, delete), old logs deleted, an order completed by hand."""
+import time
+
 import pytest
 
+from models.logs import TYPE_CONSUME
 from tests.browser import browser_page, log_in, screenshot, toast
+from tests.topup_setup import configure, epay, order  # noqa: F401  (fixtures)
+from tests.upstreams.billing_mock import BALANCE
 
 ROUTES = ("overview", "channels", "users", "tokens", "redemptions", "logs", "mj", "orders", "settings")
 
@@ -148,6 +154,90 @@ async def test_an_admin_credits_and_debits_a_user(gateway):
     assert await gateway.quota_of(user) == 501000
     [entry] = await gateway.logs(user_id=user.id, type=3)
     assert "welcome gift" in entry["content"]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_root_promotes_demotes_disables_and_deletes_a_user(gateway):
+    user = await gateway.make_user(username="mia")
+    key = await gateway.make_token(user)
+    async with browser_page() as page:
+        page.on("dialog", lambda prompt: prompt.accept())       # the page's "Delete user …?" confirmation
+        await log_in_as_root(page, gateway, "users")
+        row = page.locator("tr", has_text="mia")
+        await row.locator("button", has_text="Promote").click()
+        await row.locator("td[data-label=Role]", has_text="Admin").wait_for()
+        promoted = (await gateway.services.db.users.get(user.id)).role
+        await row.locator("button", has_text="Demote").click()
+        await row.locator("button", has_text="Promote").wait_for()
+        await row.locator("button", has_text="Disable").click()
+        await row.locator("button", has_text="Enable").wait_for()
+        disabled = (await gateway.services.db.users.get(user.id)).status
+        await screenshot(page, "admin-users-manage", full_page=False)
+        await row.locator("button", has_text="Delete").click()
+        await toast(page, "ok", "Deleted")
+        await page.locator("tr", has_text="mia").wait_for(state="detached")
+
+    assert (promoted, disabled) == (10, 2)
+    assert await gateway.services.db.users.get(user.id) is None
+    assert (await gateway.fetch("/v1/models", key=key)).status == 401
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_channel_balance_disable_enable_and_delete_the_disabled_ones(gateway, upstream):
+    kept = await gateway.make_channel(upstream.url, name="kept")
+    gone = await gateway.make_channel(upstream.url, name="retired")
+    async with browser_page() as page:
+        page.on("dialog", lambda prompt: prompt.accept())       # "Delete every disabled channel?"
+        await log_in_as_root(page, gateway, "channels")
+        row = page.locator("tr", has_text="kept")
+        await row.locator("button", has_text="Balance").click()
+        await row.locator("td[data-label=Balance]", has_text=f"${BALANCE:.2f}").wait_for()
+        await row.locator("button", has_text="Disable").click()
+        await row.locator("button", has_text="Enable").click()
+        await row.locator("button", has_text="Disable").wait_for()
+        retired = page.locator("tr", has_text="retired")
+        await retired.locator("button", has_text="Disable").click()
+        await retired.locator("button", has_text="Enable").wait_for()
+        await page.click("button >> text=Delete disabled")
+        await toast(page, "ok", "Deleted")
+        await retired.wait_for(state="detached")
+        await screenshot(page, "admin-channels-cleaned", full_page=False)
+
+    assert (await gateway.services.db.channels.get(kept.id)).status == 1
+    assert await gateway.services.db.channels.get(gone.id) is None
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_logs_older_than_the_days_given_are_deleted(gateway):
+    now = int(time.time())
+    old = {"type": TYPE_CONSUME, "created_at": now - 100 * 86400, "quota": 1, "user_id": 1, "content": "old one"}
+    recent = {**old, "created_at": now - 86400, "content": "recent one"}
+    await gateway.services.db.logs.insert_many([old, recent])
+    async with browser_page() as page:
+        page.on("dialog", lambda prompt: prompt.accept("90"))    # "Delete logs older than how many days?"
+        await log_in_as_root(page, gateway, "logs")
+        await page.click("button >> text=Delete old")
+        await toast(page, "ok", "1 log entries deleted")
+
+    assert [e["content"] for e in await gateway.logs(type=TYPE_CONSUME)] == ["recent one"]
+
+
+@pytest.mark.gen_test(timeout=120)
+async def test_an_admin_completes_a_pending_order_by_hand(gateway, epay):
+    await configure(gateway, epay)
+    user = await gateway.make_user("payer", quota=0)
+    trade_no = (await order(gateway, await gateway.login("payer", "password1"), amount=3))["trade_no"]
+    async with browser_page() as page:
+        page.on("dialog", lambda prompt: prompt.accept())       # "Mark … as paid?"
+        await log_in_as_root(page, gateway, "orders")
+        row = page.locator("tr", has_text=trade_no)
+        await row.locator("button", has_text="Complete").click()
+        await toast(page, "ok", "Order completed")
+        await row.locator("text=paid").wait_for()
+        await screenshot(page, "admin-orders-completed", full_page=False)
+
+    assert await gateway.quota_of(user) == 3 * 500000
+    assert (await gateway.services.db.top_ups.by_trade_no(trade_no)).status == "success"
 
 
 @pytest.mark.gen_test(timeout=120)
