@@ -45,7 +45,7 @@ class EpayNotifyHandler(BaseHandler):
         return {name: values[0].decode("utf-8", "replace") for name, values in arguments.items() if values}
 
     async def get(self):
-        result = await self.services.payments.handle_notify(self._params())
+        result = await self.services.payments.handle_notify(self._params(), self.request.remote_ip)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
         self.set_header("X-Notify-Result", url_escape(result.reason, plus=False))
         self.finish(result.reply)

@@ -27,6 +27,9 @@ METHOD_ALIASES = {"zfb": "alipay", "wx": "wxpay"}    # the names New API's dashb
 NOTIFY_PATH = "/api/user/epay/notify"
 PAID = "TRADE_SUCCESS"
 MAX_PAGE_SIZE = 100
+REFUSALS_LOGGED = 20      # refused notices from one address written to the log per window
+REFUSAL_WINDOW = 600      # seconds
+MAX_ADDRESSES = 10_000    # addresses remembered at once
 
 
 # ---- epay's MD5 signature ------------------------------------------------------------------------
@@ -69,6 +72,7 @@ class Payments:
         self.options = options
         self.notices = notices
         self.changes = changes        # user caches must forget a balance that grew
+        self.refusals = RefusalBudget()
 
     # ---- quote and order -------------------------------------------------------------------------
     def _configured(self):
@@ -160,20 +164,21 @@ class Payments:
         return params
 
     # ---- the gateway's notice --------------------------------------------------------------------
-    async def handle_notify(self, params: dict) -> NotifyResult:
+    async def handle_notify(self, params: dict, address: str = "") -> NotifyResult:
+        """`address`: who sent the notice; refusals it causes are logged only up to a budget."""
         options = self.options
         trade_no = str(params.get("out_trade_no", ""))[:64]
         if not (options["EpayId"] and options["EpayKey"]):
-            return await self._refuse(trade_no, "online top-up is not set up")
+            return await self._refuse(trade_no, "online top-up is not set up", address=address)
         if not verify(params, options["EpayKey"]):
-            return await self._refuse(trade_no, "bad signature")
+            return await self._refuse(trade_no, "bad signature", address=address)
         if params.get("pid") != options["EpayId"]:
-            return await self._refuse(trade_no, "merchant id does not match")
+            return await self._refuse(trade_no, "merchant id does not match", address=address)
         if params.get("trade_status") != PAID:
             return NotifyResult("success", f"trade status {params.get('trade_status')!r}: nothing to do")
         order = await self.db.top_ups.by_trade_no(trade_no)
         if order is None:
-            return await self._refuse(trade_no, "unknown order")
+            return await self._refuse(trade_no, "unknown order", address=address)
         if not _same_money(params.get("money"), order.money):
             self.notices.notify("Top-up refused", f"Order {trade_no}: the gateway reports "
                                 f"{params.get('money')!r} paid, the order is for {order.money}. Nothing credited.")
@@ -195,9 +200,12 @@ class Payments:
                                order.user_id)
         return NotifyResult("success", f"order already {order.status}; nothing credited")
 
-    async def _refuse(self, trade_no: str, reason: str, user_id: int = 0) -> NotifyResult:
-        log.warning("epay notice refused for order %r: %s", trade_no, reason)
-        await self._system_log(f"epay notice refused for order {trade_no!r}: {reason}", user_id)
+    async def _refuse(self, trade_no: str, reason: str, user_id: int = 0, address: str = None) -> NotifyResult:
+        """`address`: the sender of a notice that may be forged (its refusals are logged up to a budget);
+        None for a correctly signed one, always logged."""
+        if address is None or self.refusals.take(address):
+            log.warning("epay notice from %s refused for order %r: %s", address or "?", trade_no, reason)
+            await self._system_log(f"epay notice refused for order {trade_no!r}: {reason}", user_id)
         return NotifyResult(f"fail: {reason}", reason)
 
     async def _system_log(self, content: str, user_id: int):
@@ -261,3 +269,27 @@ def _same_money(paid, expected: str) -> bool:
         return decimal.Decimal(str(paid)) == decimal.Decimal(expected)
     except decimal.InvalidOperation:
         return False
+
+
+class RefusalBudget:
+    """Whether a refused notice from an address still goes to the logs: at most REFUSALS_LOGGED per
+    REFUSAL_WINDOW and address, so a flood of forged notices cannot fill the database and the log files.
+    A refusal past the budget is still answered, just not written down. Per process."""
+
+    def __init__(self, per_window: int = REFUSALS_LOGGED, window: int = REFUSAL_WINDOW, clock=time.monotonic):
+        self.per_window = per_window
+        self.window = window
+        self.clock = clock
+        self._seen = {}       # address -> (start of its window, refusals in it)
+
+    def take(self, address: str) -> bool:
+        now = self.clock()
+        start, count = self._seen.get(address, (now, 0))
+        if now - start >= self.window:
+            start, count = now, 0
+        if address not in self._seen and len(self._seen) >= MAX_ADDRESSES:
+            self._seen = {a: seen for a, seen in self._seen.items() if now - seen[0] < self.window}
+            if len(self._seen) >= MAX_ADDRESSES:
+                self._seen.clear()
+        self._seen[address] = (start, count + 1)
+        return count < self.per_window

@@ -6,7 +6,7 @@ import urllib.parse
 import pytest
 
 from models.top_ups import TopUp
-from services.payments import RECOVER_AFTER
+from services.payments import RECOVER_AFTER, REFUSALS_LOGGED, RefusalBudget
 from tests.topup_setup import UID, configure, epay, order, wxpusher  # noqa: F401  (fixtures)
 
 QUOTA_PER_UNIT = 500000
@@ -239,3 +239,27 @@ async def test_a_credit_retried_with_the_same_reference_is_added_once(gateway):
     users = gateway.services.db.users
     results = await asyncio.gather(*[users.credit_once(user.id, 500, "topup:T-1") for _ in range(10)])
     assert sum(results) == 1 and (await users.get(user.id)).quota == 500
+
+
+@gen_test
+async def test_a_flood_of_forged_notices_is_logged_only_up_to_a_budget(gateway, epay):
+    await configure(gateway, epay)
+    user, cookie = await buyer(gateway)
+    placed = await order(gateway, cookie, amount=10)
+    forged = epay.notice(placed["params"], key="not-the-merchant-key")
+
+    replies = [await notify(gateway, epay, forged) for _ in range(REFUSALS_LOGGED + 5)]
+    status, body, _ = await notify(gateway, epay, epay.notice(placed["params"]))    # the real one, same address
+
+    assert {(s, b) for s, b, _ in replies} == {(200, "fail: bad signature")}
+    assert len(await system_logs(gateway)) == REFUSALS_LOGGED
+    assert (status, body) == (200, "success") and await gateway.quota_of(user) == 10 * QUOTA_PER_UNIT
+
+
+def test_the_refusal_budget_starts_again_each_window():
+    now = [0.0]
+    budget = RefusalBudget(per_window=2, window=60, clock=lambda: now[0])
+    assert [budget.take("203.0.113.9") for _ in range(3)] == [True, True, False]
+    assert budget.take("198.51.100.1")                 # another address has its own budget
+    now[0] = 61
+    assert budget.take("203.0.113.9")
