@@ -10,8 +10,8 @@ from tornado.httputil import parse_body_arguments
 from services.adaptors import adaptor_for
 from services.channel_health import should_retry
 from services.errors import RelayError, upstream_error
-from services.media_billing import (RATIO_IMAGE_PRICE, duration_tokens, image_multiplier, image_request,
-                                    speech_request, transcript_text, wav_seconds)
+from services.media_billing import (RATIO_IMAGE_PRICE, audio_seconds, duration_tokens, image_multiplier,
+                                    image_request, reported_seconds, speech_request, transcript_text)
 from services.pricing import Price
 from services.relay import Outcome, RelayCall
 from services.stream_relay import ClientGone, UpstreamFailed, transport_error
@@ -118,11 +118,14 @@ class MediaRelay:
     # Transcriptions and translations ------------------------------------------------------------
     async def transcription(self, call, sink, response_format: str, upload: bytes):
         price = self.relay.check_and_price(call)
-        seconds = wav_seconds(upload)
+        seconds = await asyncio.get_running_loop().run_in_executor(None, audio_seconds, upload)
         tokens = duration_tokens(seconds) if seconds is not None else self.relay.options["PreConsumedQuota"]
         charge, (response, channel) = await self._paid(call, self.pricing.quota(price, tokens, 0),
                                                        lambda c: self._fetch(call, c))
-        if seconds is None:
+        seconds = reported_seconds(response.body) or seconds
+        if seconds is not None:
+            tokens = duration_tokens(seconds)
+        else:
             text = transcript_text(response.body, response_format)
             tokens = self.relay.tokenizer.count_text(call.model, text)
         sink.send(200, response.body, response.headers.get("Content-Type", "application/json"))

@@ -2,17 +2,21 @@
 
 Images: per image, the model's fixed price (USD; a ratio-only model costs 0.0025 USD × ratio) times the
 size and quality multipliers, × n × group ratio (New API's rule). Speech: per input character × model
-ratio × group ratio. Transcriptions: by audio duration when the upload's length can be read (1 minute =
-1000 tokens, as New API counts), else by the tokens of the returned text.
+ratio × group ratio. Transcriptions: by audio duration (1 minute = 1000 tokens, as New API counts): the one
+the upstream reports, else the upload's as read here (WAV, MP3, M4A, OGG, FLAC...); by the tokens of the
+returned text when neither is known.
 """
+import io
 import math
 import struct
 
+import mutagen
 import ujson
 
 from services.errors import RelayError
 
 RATIO_IMAGE_PRICE = 0.0025   # USD per image per unit of model ratio, for image models without a price
+MAX_AUDIO_SECONDS = 24 * 3600  # a duration past this is not believed
 IMAGE_MODELS = {
     # model: (sizes → multiplier, qualities → multiplier (per size class), n range, prompt limit)
     "dall-e-2": ({"256x256": 0.8, "512x512": 0.9, "1024x1024": 1}, {"standard": 1}, (1, 10), 1000),
@@ -95,6 +99,38 @@ def wav_seconds(data: bytes):
             return min(size, len(data) - position - 8) / byte_rate
         position += 8 + size + (size & 1)
     return None
+
+
+def audio_seconds(data: bytes):
+    """The duration of an uploaded audio file, or None when it cannot be read. Formats other than WAV
+    take mutagen some milliseconds per megabyte: call this off the event loop."""
+    seconds = wav_seconds(data)
+    if seconds is not None:
+        return seconds
+    try:
+        audio = mutagen.File(io.BytesIO(data))
+    except Exception:     # mutagen has many ways to say that an upload is not audio it knows
+        return None
+    length = getattr(getattr(audio, "info", None), "length", None)
+    return float(length) if isinstance(length, (int, float)) and 0 < length < MAX_AUDIO_SECONDS else None
+
+
+def reported_seconds(body: bytes):
+    """The duration an upstream states in a JSON transcription answer: `usage` of type duration, or
+    verbose_json's `duration`; None otherwise."""
+    try:
+        payload = ujson.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    usage = payload.get("usage")
+    if isinstance(usage, dict) and usage.get("type") == "duration":
+        seconds = usage.get("seconds")
+    else:
+        seconds = payload.get("duration")
+    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < MAX_AUDIO_SECONDS
+    return float(seconds) if ok else None
 
 
 def duration_tokens(seconds: float) -> int:

@@ -6,8 +6,9 @@ import wave
 
 import pytest
 
+from services.media_billing import audio_seconds, reported_seconds
 from tests.provider_support import start, user_and_key
-from tests.upstreams.media_mock import AUDIO_CHUNKS, TRANSCRIPT, MediaState, make_media_app
+from tests.upstreams.media_mock import AUDIO_CHUNKS, REPORTED_SECONDS, TRANSCRIPT, MediaState, make_media_app
 
 MODELS = "dall-e-2,dall-e-3,tts-1,whisper-1,text-moderation-latest"
 
@@ -141,6 +142,35 @@ async def test_transcription_of_a_wav_is_billed_by_duration(gateway, media):
     assert entry["prompt_tokens"] == 50
 
 
+def mp3_bytes(frames: int) -> bytes:
+    """Constant-bitrate MPEG-1 layer III frames (128 kbit/s, 44.1 kHz) of silence: 1152 samples each."""
+    return (bytes([0xFF, 0xFB, 0x90, 0x00]) + bytes(413)) * frames
+
+
+@pytest.mark.gen_test
+async def test_transcription_of_an_mp3_is_billed_by_duration(gateway, media):
+    user, key = await setup(gateway, media)
+    body, headers = multipart({"model": "whisper-1"}, mp3_bytes(2335))       # 60.9 s
+
+    response = await gateway.fetch("/v1/audio/transcriptions", "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200, response.body
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["prompt_tokens"] == 1017 and entry["quota"] == 1017 * 15    # ceil(60.9 s) = 61 s of 60
+
+
+@pytest.mark.gen_test
+async def test_a_duration_the_upstream_reports_is_what_is_billed(gateway, media):
+    user, key = await setup(gateway, media)
+    body, headers = multipart({"model": "whisper-1", "response_format": "verbose_json"}, b"webm, say" * 100)
+
+    response = await gateway.fetch("/v1/audio/transcriptions", "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200 and response.json["duration"] == REPORTED_SECONDS
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["prompt_tokens"] == 717                                        # ceil(42.3 s) = 43 s of 60
+
+
 @pytest.mark.gen_test
 async def test_translation_of_other_audio_is_billed_by_returned_text(gateway, media):
     user, key = await setup(gateway, media)
@@ -206,3 +236,12 @@ async def test_one_model_and_not_implemented_routes(gateway, media):
     for response in (files, thread, delete):
         assert response.status == 501 and response.json["error"]["code"] == "api_not_implemented"
     assert anonymous.status == 401
+
+
+def test_durations_an_upstream_may_report():
+    assert reported_seconds(b'{"text": "hi", "usage": {"type": "duration", "seconds": 3}}') == 3.0
+    assert reported_seconds(b'{"text": "hi", "duration": 7.5}') == 7.5
+    assert reported_seconds(b'{"text": "hi", "usage": {"type": "tokens", "input_tokens": 9}}') is None
+    for unusable in (b'{"duration": true}', b'{"duration": -1}', b'{"duration": "7"}', b"hi", b"[1]"):
+        assert reported_seconds(unusable) is None
+    assert audio_seconds(b"\x00" * 1000) is None and audio_seconds(mp3_bytes(100)) > 2.6

@@ -8,6 +8,7 @@ from tornado.web import Application, RequestHandler
 
 AUDIO_CHUNKS = [b"ID3\x03audio-1", b"audio-2", b"audio-3"]
 TRANSCRIPT = "the quick brown fox jumps over the lazy dog"
+REPORTED_SECONDS = 42.3      # the duration verbose_json answers state
 
 
 class MediaState:
@@ -48,6 +49,9 @@ class MediaHandler(RequestHandler):
         if body.get("response_format") == "text":
             self.set_header("Content-Type", "text/plain; charset=utf-8")
             return self.finish(TRANSCRIPT)
+        if body.get("response_format") == "verbose_json":
+            return self.finish({"task": "transcribe", "language": "english", "duration": REPORTED_SECONDS,
+                                "text": TRANSCRIPT})
         self.finish({"text": TRANSCRIPT})
 
     audio_translations = audio_transcriptions
