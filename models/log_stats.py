@@ -12,6 +12,12 @@ def _consumed(since: int, until: int = None, **match) -> dict:
     return {"type": TYPE_CONSUME, "created_at": span, **match}
 
 
+def _local_day(offset: int) -> dict:
+    """The day of `created_at` in a time zone `offset` seconds east of UTC, as its 00:00 written as UTC."""
+    local = {"$add": ["$created_at", offset]}
+    return {"$subtract": [local, {"$mod": [local, DAY]}]}
+
+
 class LogStats:
     def __init__(self, collection):
         self.collection = collection
@@ -32,10 +38,9 @@ class LogStats:
     async def per_day(self, since: int, offset: int = 0, **match) -> dict:
         """{day start: quota}, days of a time zone `offset` seconds east of UTC (0: UTC days); a day start is
         in unix seconds at 00:00 UTC of the day's date."""
-        local = {"$add": ["$created_at", offset]}
         rows = await self._aggregate([
             {"$match": _consumed(since, **match)},
-            {"$group": {"_id": {"$subtract": [local, {"$mod": [local, DAY]}]}, "quota": {"$sum": "$quota"}}},
+            {"$group": {"_id": _local_day(offset), "quota": {"$sum": "$quota"}}},
         ])
         return {int(row["_id"]): row["quota"] for row in rows}
 
@@ -54,9 +59,7 @@ class LogStats:
 
         The group key is one string "day|model": compound group keys are not available on every server
         this runs on, and a day number never contains "|"."""
-        local = {"$add": ["$created_at", offset]}
-        day = {"$subtract": [local, {"$mod": [local, DAY]}]}
-        key = {"$concat": [{"$toString": day}, "|", {"$ifNull": ["$model_name", ""]}]}
+        key = {"$concat": [{"$toString": _local_day(offset)}, "|", {"$ifNull": ["$model_name", ""]}]}
         pipeline = [
             {"$match": _consumed(since, user_id=user_id)},
             {"$project": {"k": key, "quota": 1, "prompt_tokens": 1, "completion_tokens": 1}},

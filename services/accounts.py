@@ -1,6 +1,5 @@
 """Accounts: the first root user, registration (with invite codes), login, sessions, access tokens and
 what a user may change about their own account."""
-import datetime
 import hashlib
 import hmac
 import re
@@ -8,10 +7,12 @@ import time
 
 import jwt
 
+from models.log_stats import DAY
 from models.logs import TYPE_SYSTEM
 from models.users import ROLE_ROOT, STATUS_ENABLED, AffCodeTaken, User, UsernameTaken
 from services.errors import ServiceError
 from services.keys import Caller
+from services.local_days import day_text, local_today
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.secrets import random_text
 
@@ -22,9 +23,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{1,20}$")
 MAX_DISPLAY_NAME = 20
 AFF_CODE_LENGTH = 6
 AFF_CODE_TRIES = 10
-DAY = 86400
 MAX_DASHBOARD_DAYS = 30
-MAX_UTC_OFFSET = 14 * 60    # minutes: the furthest time zones from UTC
 
 
 class AccountError(ServiceError):
@@ -234,14 +233,11 @@ class Accounts:
         UTC days, or those of the browser's time zone when it sends its offset (minutes east of UTC)."""
         if not 1 <= days <= MAX_DASHBOARD_DAYS:
             raise AccountError(f"days must be 1 to {MAX_DASHBOARD_DAYS}")
-        if not -MAX_UTC_OFFSET <= utc_offset <= MAX_UTC_OFFSET:
-            raise AccountError(f"utc_offset must be minutes from -{MAX_UTC_OFFSET} to {MAX_UTC_OFFSET}")
-        offset = utc_offset * 60
-        local_now = int(now if now is not None else time.time()) + offset
-        since = local_now - local_now % DAY - (days - 1) * DAY - offset
+        offset, today = local_today(utc_offset, now if now is not None else time.time())
+        since = today - (days - 1) * DAY - offset
         rows = await self.db.log_stats.daily_by_model(user.id, since, offset)
         for row in rows:
-            row["day"] = datetime.datetime.fromtimestamp(row["day"], datetime.timezone.utc).strftime("%Y-%m-%d")
+            row["day"] = day_text(row["day"])
             row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]
         return rows
 

@@ -1,12 +1,10 @@
 """The operators' overview: today's and this week's traffic, the top models and users, channel health.
 Days are those of the operator's time zone when the page sends its offset, else UTC days."""
-import datetime
 import time
 
 from models.channels import STATUS_ENABLED
 from models.log_stats import DAY
-from services.accounts import MAX_UTC_OFFSET
-from services.errors import ServiceError
+from services.local_days import day_text, local_today
 
 
 class Overview:
@@ -17,15 +15,12 @@ class Overview:
 
     async def build(self, utc_offset: int = 0) -> dict:
         """`utc_offset`: the time zone's minutes east of UTC."""
-        if not -MAX_UTC_OFFSET <= utc_offset <= MAX_UTC_OFFSET:
-            raise ServiceError(f"utc_offset must be minutes from -{MAX_UTC_OFFSET} to {MAX_UTC_OFFSET}")
-        offset = utc_offset * 60
-        local_now = int(self.clock()) + offset
-        local_week = local_now - local_now % DAY - 6 * DAY     # the first day's 00:00, as if in UTC
-        today, week = local_week + 6 * DAY - offset, local_week - offset
+        offset, local_today_start = local_today(utc_offset, self.clock())
+        local_week = local_today_start - 6 * DAY
+        today, week = local_today_start - offset, local_week - offset
         per_day = await self.stats.per_day(week, offset)
-        days = [{"day": datetime.datetime.fromtimestamp(local_week + i * DAY, datetime.timezone.utc).strftime("%Y-%m-%d"),
-                 "quota": per_day.get(local_week + i * DAY, 0)} for i in range(7)]
+        days = [{"day": day_text(local_week + i * DAY), "quota": per_day.get(local_week + i * DAY, 0)}
+                for i in range(7)]
         return {
             "today": await self.stats.totals(today),
             "week": await self.stats.totals(week),
