@@ -26,7 +26,10 @@ class Billing:
         self.batch = batch    # services.batch_writer.BatchWriter
 
     async def pre_charge(self, token, user, amount: int) -> Charge:
-        """Take the estimate from the token (unless unlimited) and the user, or refuse the request."""
+        """Take the estimate from the token (unless unlimited) and the user, or refuse the request.
+        While the log buffer is full, wait first: the request will add an entry to it."""
+        if self.batch.full:
+            await self.batch.room()
         charge = Charge(token, user, amount)
         if amount <= 0:
             return charge
