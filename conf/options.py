@@ -5,6 +5,7 @@ ValueError with a message when it is not valid, so a bad value is refused and th
 """
 import decimal
 import json
+import math
 import os
 import re
 import urllib.parse
@@ -50,9 +51,14 @@ def _ratio_table(text):
     if not isinstance(table, dict):
         raise ValueError("must be a JSON object")
     for name, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value) or value < 0:
             raise ValueError(f"{name}: must be a number of zero or more")
     return table
+
+
+def _finite(value) -> bool:
+    """NaN and infinities parse as numbers (float("nan"), JSON's NaN and 1e999) but price nothing."""
+    return not (isinstance(value, float) and not math.isfinite(value))
 
 
 def _optional_ratio(text):
@@ -63,6 +69,8 @@ def _optional_ratio(text):
         value = float(text)
     except ValueError:
         raise ValueError("must be empty or a number") from None
+    if not _finite(value):
+        raise ValueError("must be empty or a number")
     if value < 0:
         raise ValueError("must not be negative")
     return value
@@ -73,6 +81,8 @@ def _non_negative_number(text):
         value = float(text)
     except (TypeError, ValueError):
         raise ValueError("must be a number") from None
+    if not _finite(value):
+        raise ValueError("must be a number")
     if value < 0:
         raise ValueError("must not be negative")
     return value

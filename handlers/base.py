@@ -6,6 +6,7 @@ a verb without a level is refused (deny by default, and a test walks the route t
 HTTP status. Unknown exceptions become a generic error with the request id; details go to the log only.
 """
 import logging
+import math
 import os
 import time
 
@@ -194,6 +195,8 @@ class ApiHandler(BaseHandler):
             raise ApiError(400, "the request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError(400, "the request body must be a JSON object")
+        if _has_non_finite(data):
+            raise ApiError(400, "the request body holds a number that is not finite (NaN, Infinity or too large)")
         return data
 
     def int_arg(self, name: str, default: int) -> int:
@@ -288,3 +291,18 @@ class HandlerSink:
         self.gone = True
         for callback in self._on_close:
             callback()
+
+
+def _has_non_finite(value) -> bool:
+    """NaN, Infinity and numbers like 1e999 parse (as floats), but no field of the API means them.
+    Walked with a list, not recursion, so a deeply nested body cannot exhaust the stack."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return False

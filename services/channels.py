@@ -56,7 +56,7 @@ def _int(value, field, minimum=None) -> int:
         raise ChannelError(f"{field} must be a number")
     try:
         number = int(value)
-    except ValueError:
+    except (ValueError, OverflowError):     # "x", NaN, Infinity
         raise ChannelError(f"{field} must be a number") from None
     if minimum is not None and number < minimum:
         raise ChannelError(f"{field} must be at least {minimum}")

@@ -1,4 +1,6 @@
 """/api/channel: administrators manage channels; keys only to root; tests and balances hit a real upstream."""
+import json
+
 import pytest
 
 from models.channels import STATUS_AUTO_DISABLED, STATUS_MANUALLY_DISABLED
@@ -102,6 +104,17 @@ async def test_bad_channel_input_is_refused_and_nothing_written(gateway, upstrea
     assert words in message
     assert await channel_count(gateway) == 0
     assert await gateway.services.db.abilities.collection.count_documents({}) == 0
+
+
+@pytest.mark.gen_test(timeout=60)
+@pytest.mark.parametrize("number", ["1e999", "NaN", "-Infinity"])
+async def test_a_number_that_is_not_finite_is_refused(gateway, upstream, number):
+    root = await gateway.root()
+    body = json.dumps(channel_body(upstream.url))[:-1] + f', "weight": {number}}}'
+    response = await gateway.fetch("/api/channel/", "POST", body=body, cookie=root,
+                                   headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "not finite" in response.json["message"]
+    assert await channel_count(gateway) == 0
 
 
 @pytest.mark.gen_test(timeout=60)

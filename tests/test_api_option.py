@@ -70,6 +70,10 @@ async def test_a_new_model_ratio_prices_the_next_request(gateway):
 @pytest.mark.parametrize("body,words", [
     ({"key": "ModelRatio", "value": "{not json"}, "ModelRatio"),
     ({"key": "ModelRatio", "value": '{"gpt-4o": -1}'}, "gpt-4o"),
+    ({"key": "ModelRatio", "value": '{"gpt-4o": NaN}'}, "gpt-4o"),
+    ({"key": "CompletionRatio", "value": '{"gpt-4o": 1e999}'}, "gpt-4o"),
+    ({"key": "DefaultModelRatio", "value": "nan"}, "number"),
+    ({"key": "ChannelDisableThreshold", "value": "inf"}, "number"),
     ({"key": "GroupRatio", "value": "[1, 2]"}, "JSON object"),
     ({"key": "UserUsableGroups", "value": '{"vip": 3}'}, "UserUsableGroups"),
     ({"key": "QuotaForInvitee", "value": "-5"}, "negative"),
