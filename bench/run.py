@@ -23,7 +23,7 @@ from bench.load import Result, measure, prime, request_body
 from bench.nginx import Nginx, upstream_conf
 from bench.procs import wait_idle
 from bench.streams import run_streams_test, summary
-from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available
+from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available, litellm_version
 from bench.tollgate import Tollgate, workers_supported
 
 TARGETS = ["upstream", "nginx-hop", "bare-tornado", "tollgate-1w", "tollgate-2w", "litellm"]
@@ -57,9 +57,11 @@ def cpu_groups(target, upstream):
     return groups
 
 
-async def run_cell(target, upstream, stream, connections, args, state):
+async def run_cell(target, upstream, stream, connections, args, state, everyone):
     """One (mode, concurrency) cell of one target. `state` carries, per target and mode, that its first
-    request answered and its requests/s at concurrency 1 (which sizes the longer runs of slow targets)."""
+    request answered and its requests/s at concurrency 1 (which sizes the longer runs of slow targets).
+    `everyone`: the processes of all targets, which must be idle first (a Tollgate run before this one
+    writes its logs to its database for seconds after its run)."""
     body = request_body(target.model(stream), stream)
     key = (target.name, stream)
     if key not in state:
@@ -72,7 +74,8 @@ async def run_cell(target, upstream, stream, connections, args, state):
     seconds = args.seconds
     if single:     # long enough for each connection to finish a couple of requests, within a cap
         seconds = min(max(args.seconds, math.ceil(2 * connections / single)), args.max_seconds)
-    note = "" if wait_idle(groups, timeout=30) < 30 else f"{target.name}: still busy 30 s after a run, measured anyway"
+    note = "" if wait_idle(everyone, timeout=30) < 30 else \
+        f"{target.name}: the targets were still busy 30 s after the last run, measured anyway"
     started = time.monotonic()
     result = await measure(target.url(stream), body, target.key, connections, seconds, stream, groups, args.warmup)
     if connections == 1:
@@ -85,6 +88,8 @@ async def run_cells(targets, upstream, plan, args, rows, notes):
     """Every cell, target after target: the targets are compared within minutes of each other, so a machine
     that slows down for a while does not skew one target against another."""
     state, failed = {}, set()
+    everyone = {target.name: (target.pids, []) for target in targets}
+    everyone["upstream"] = (upstream.pids, [])
     for stream in plan["modes"]:
         for connections in plan["concurrency"]:
             for target in targets:
@@ -96,7 +101,7 @@ async def run_cells(targets, upstream, plan, args, rows, notes):
                                  f"({args.budget} s) was spent")
                     continue
                 try:
-                    result, note = await run_cell(target, upstream, stream, connections, args, state)
+                    result, note = await run_cell(target, upstream, stream, connections, args, state, everyone)
                 except Exception as exc:     # one target that cannot run must not cost the others
                     failed.add(target.name)
                     notes.append(f"{target.name}: failed: {exc}")
@@ -133,6 +138,8 @@ def start_targets(names, workdir, upstream, rows, notes) -> list:
                 target.start()
                 if isinstance(target, Tollgate):
                     target.mark()
+                if isinstance(target, LiteLLM):
+                    notes.append(f"litellm: version {litellm_version()}")
                 targets.append(target)
                 continue
             except Exception as exc:

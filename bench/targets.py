@@ -1,4 +1,5 @@
 """The simple targets: the upstream itself, the nginx proxy hop, the bare Tornado forwarder, LiteLLM's proxy."""
+import glob
 import os
 import secrets
 import subprocess
@@ -88,6 +89,12 @@ def litellm_available() -> str:
     if not os.path.exists(os.path.join(LITELLM_VENV, ".installed")):
         return "litellm[proxy] is not installed (bench/setup.sh could not install it)"
     return ""
+
+
+def litellm_version() -> str:
+    """The installed LiteLLM's version, from its package metadata (its speed changes between releases)."""
+    found = glob.glob(os.path.join(LITELLM_VENV, "lib", "python*", "site-packages", "litellm-*.dist-info"))
+    return os.path.basename(found[0])[len("litellm-"):-len(".dist-info")] if found else "unknown"
 
 
 class LiteLLM(Process):
