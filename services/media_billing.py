@@ -3,7 +3,7 @@
 Images: per image, the model's fixed price (USD; a ratio-only model costs 0.0025 USD × ratio) times the
 size and quality multipliers, × n × group ratio (New API's rule). Speech: per input character × model
 ratio × group ratio. Transcriptions: by audio duration (1 minute = 1000 tokens, as New API counts): the one
-the upstream reports, else the upload's as read here (WAV, MP3, M4A, OGG, FLAC...); by the tokens of the
+the upstream reports, else the upload's as read here (WAV, WebM, MP3, M4A, OGG, FLAC...); by the tokens of the
 returned text when neither is known.
 """
 import io
@@ -14,6 +14,7 @@ import mutagen
 import ujson
 
 from services.errors import RelayError
+from services.webm_duration import webm_seconds
 
 RATIO_IMAGE_PRICE = 0.0025   # USD per image per unit of model ratio, for image models without a price
 MAX_AUDIO_SECONDS = 24 * 3600  # a duration past this is not believed
@@ -102,17 +103,23 @@ def wav_seconds(data: bytes):
 
 
 def audio_seconds(data: bytes):
-    """The duration of an uploaded audio file, or None when it cannot be read. Formats other than WAV
-    take mutagen some milliseconds per megabyte: call this off the event loop."""
+    """The duration of an uploaded audio file, or None when it cannot be read. WAV and WebM are read
+    here, other formats by mutagen; each takes some milliseconds per megabyte: call this off the event
+    loop."""
     seconds = wav_seconds(data)
-    if seconds is not None:
-        return seconds
+    if seconds is None:
+        seconds = webm_seconds(data)
+    if seconds is None:
+        seconds = _mutagen_seconds(data)
+    return float(seconds) if isinstance(seconds, (int, float)) and 0 < seconds < MAX_AUDIO_SECONDS else None
+
+
+def _mutagen_seconds(data: bytes):
     try:
         audio = mutagen.File(io.BytesIO(data))
     except Exception:     # mutagen has many ways to say that an upload is not audio it knows
         return None
-    length = getattr(getattr(audio, "info", None), "length", None)
-    return float(length) if isinstance(length, (int, float)) and 0 < length < MAX_AUDIO_SECONDS else None
+    return getattr(getattr(audio, "info", None), "length", None)
 
 
 def reported_seconds(body: bytes):

@@ -1,12 +1,14 @@
 """Images, speech, transcriptions, moderations, one model, and the 501 routes, against a real local
 OpenAI-format server, with the bills they produce."""
 import io
+import struct
 import uuid
 import wave
 
 import pytest
 
 from services.media_billing import audio_seconds, reported_seconds
+from services.webm_duration import webm_seconds
 from tests.provider_support import start, user_and_key
 from tests.upstreams.media_mock import AUDIO_CHUNKS, REPORTED_SECONDS, TRANSCRIPT, MediaState, make_media_app
 
@@ -157,6 +159,49 @@ async def test_transcription_of_an_mp3_is_billed_by_duration(gateway, media):
     assert response.status == 200, response.body
     [entry] = await gateway.logs(user_id=user.id)
     assert entry["prompt_tokens"] == 1017 and entry["quota"] == 1017 * 15    # ceil(60.9 s) = 61 s of 60
+
+
+def ebml(element_id: int, payload: bytes, unknown_size=False) -> bytes:
+    size = b"\x01\xff\xff\xff\xff\xff\xff\xff" if unknown_size else (0x10000000 | len(payload)).to_bytes(4, "big")
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + size + payload
+
+
+def webm_bytes(seconds: float, duration=False) -> bytes:
+    """A recording as browsers make it: 20-ms Opus blocks in 1-s clusters, segment and clusters of unknown
+    size, no Duration in Info (unless asked)."""
+    info = ebml(0x2AD7B1, (1_000_000).to_bytes(3, "big"))
+    if duration:
+        info += ebml(0x4489, struct.pack(">d", seconds * 1000))
+    milliseconds, clusters = round(seconds * 1000), b""
+    for start in range(0, milliseconds, 1000):
+        blocks = b"".join(ebml(0xA3, b"\x81" + struct.pack(">h", t) + b"\x80" + bytes(40))
+                          for t in range(0, min(1000, milliseconds - start), 20))
+        clusters += ebml(0x1F43B675, ebml(0xE7, start.to_bytes(4, "big")) + blocks, unknown_size=True)
+    segment = ebml(0x1549A966, info) + ebml(0x1654AE6B, bytes(30)) + clusters
+    return ebml(0x1A45DFA3, ebml(0x4282, b"webm")) + ebml(0x18538067, segment, unknown_size=True)
+
+
+@pytest.mark.gen_test
+async def test_transcription_of_a_browser_webm_recording_is_billed_by_duration(gateway, media):
+    user, key = await setup(gateway, media)
+    body, headers = multipart({"model": "whisper-1"}, webm_bytes(61.5))       # last block at 61.48 s
+
+    response = await gateway.fetch("/v1/audio/transcriptions", "POST", key=key, body=body, headers=headers)
+
+    assert response.status == 200, response.body
+    [entry] = await gateway.logs(user_id=user.id)
+    assert entry["prompt_tokens"] == 1033 and entry["quota"] == 1033 * 15    # ceil(61.48 s) = 62 s of 60
+
+
+def test_webm_durations():
+    assert webm_seconds(webm_bytes(61.5)) == pytest.approx(61.48)
+    assert webm_seconds(webm_bytes(61.5, duration=True)) == pytest.approx(61.5)     # Info's Duration wins
+    whole = webm_bytes(10)
+    assert webm_seconds(whole[:len(whole) // 2]) == pytest.approx(4.98, abs=0.05)   # cut short: what arrived
+    for unusable in (b"", b"\x1a\x45\xdf\xa3", b"\x1a\x45\xdf\xa3" + bytes(50), b"OggS" + bytes(50),
+                     ebml(0x1A45DFA3, b"") + ebml(0x18538067, b"", unknown_size=True)):
+        assert webm_seconds(unusable) is None
+    assert audio_seconds(webm_bytes(3)) == pytest.approx(2.98)
 
 
 @pytest.mark.gen_test
