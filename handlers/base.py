@@ -25,6 +25,8 @@ log = logging.getLogger("tollgate.http")
 LEVELS = {"user": ROLE_USER, "admin": ROLE_ADMIN, "root": ROLE_ROOT}
 SESSION_COOKIE = "session"
 SERVER = f"TornadoServer/{tornado.version}"
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1    # what MongoDB stores as a whole number
+MAX_PAGE = 10 ** 9                              # page numbers past this are the last page anyway
 
 
 class _HttpDate:
@@ -195,8 +197,9 @@ class ApiHandler(BaseHandler):
             raise ApiError(400, "the request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError(400, "the request body must be a JSON object")
-        if _has_non_finite(data):
-            raise ApiError(400, "the request body holds a number that is not finite (NaN, Infinity or too large)")
+        if _has_unstorable_number(data):
+            raise ApiError(400, "the request body holds a number that is not finite (NaN, Infinity) or too "
+                                "large to store")
         return data
 
     def int_arg(self, name: str, default: int) -> int:
@@ -204,12 +207,15 @@ class ApiHandler(BaseHandler):
         if value in (None, ""):
             return default
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             raise ApiError(400, f"{name} must be a whole number") from None
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise ApiError(400, f"{name} is too large")
+        return number
 
     def paging(self):
-        page = max(self.int_arg("p", 1), 1)
+        page = min(max(self.int_arg("p", 1), 1), MAX_PAGE)
         size = self.int_arg("page_size", self.int_arg("size", 20))
         return page, max(1, min(size, 100))
 
@@ -293,13 +299,16 @@ class HandlerSink:
             callback()
 
 
-def _has_non_finite(value) -> bool:
-    """NaN, Infinity and numbers like 1e999 parse (as floats), but no field of the API means them.
+def _has_unstorable_number(value) -> bool:
+    """NaN, Infinity and numbers like 1e999 parse (as floats), and so do integers past 64 bits, but no
+    field of the API means them and MongoDB stores none of them.
     Walked with a list, not recursion, so a deeply nested body cannot exhaust the stack."""
     todo = [value]
     while todo:
         item = todo.pop()
         if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
             return True
         if isinstance(item, dict):
             todo.extend(item.values())

@@ -7,6 +7,7 @@ import ujson
 from services.adaptors.claude_convert import text_of
 from services.errors import RelayError
 from services.relay import RelayCall, json_object
+from services.request_shape import check_messages
 
 # Client headers that change what Anthropic does; they go up with the call.
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -56,6 +57,7 @@ def parse_messages_call(raw: bytes, headers, caller, request_id: str, client_ip:
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
         raise RelayError(400, "max_tokens: Field required (a positive integer)", "invalid_max_tokens",
                          "invalid_request_error", "max_tokens")
+    check_messages(body)
     passed = {name: headers[name] for name in PASSED_HEADERS if headers.get(name)}
     stream = body.get("stream") is True
     return MessagesCall("/v1/messages", "messages", raw, body, model, stream, False, caller, request_id,

@@ -19,6 +19,7 @@ from services.adaptors import adaptor_for
 from services.channel_health import dead_key_reason, should_retry
 from services.errors import RelayError, upstream_error
 from services.pricing import PriceNotSet
+from services.request_shape import check_chat, check_embeddings
 from services.stream_relay import UpstreamFailed, relay_stream, transport_error
 from services.upstream import NO_RESPONSE
 from services.user_content import UserContent
@@ -87,12 +88,20 @@ def parse_call(path: str, raw: bytes, caller, request_id: str, client_ip: str = 
     if kind == "chat" and (not isinstance(body.get("messages"), list) or not body["messages"]):
         raise RelayError(400, "`messages` must be a non-empty list.", "invalid_messages",
                          "invalid_request_error", "messages")
+    if kind == "chat":
+        check_chat(body)
     if kind == "completions" and "prompt" not in body:
         raise RelayError(400, "`prompt` is required.", "missing_prompt", "invalid_request_error", "prompt")
     if kind == "embeddings" and not body.get("input"):
         raise RelayError(400, "`input` is required.", "missing_input", "invalid_request_error", "input")
+    if kind == "embeddings":
+        check_embeddings(body)
     stream = body.get("stream") is True and kind != "embeddings"
-    wants_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise RelayError(400, "`stream_options` must be an object.", "invalid_stream_options",
+                         "invalid_request_error", "stream_options")
+    wants_usage = bool(options and options.get("include_usage")) if stream else False
     return RelayCall(path, kind, raw, body, model, stream, wants_usage, caller, request_id, client_ip)
 
 

@@ -48,11 +48,21 @@ async def test_make_a_batch_list_search_and_get(gateway):
     ({"name": "ok", "quota": "10", "count": 1}, "quota"),
     ({"name": "ok", "quota": 10, "count": 0}, "count"),
     ({"name": "ok", "quota": 10, "count": 101}, "count"),
+    ({"name": "ok", "quota": 10 ** 30, "count": 1}, "too large"),
 ])
 async def test_bad_batches_are_refused_and_make_nothing(gateway, body, words):
     _, cookie = await admin(gateway)
     refused(await gateway.fetch("/api/redemption/", "POST", json=body, cookie=cookie), 400, words)
     assert await code_count(gateway) == 0
+
+
+@gen_test
+async def test_ids_and_pages_past_64_bits_are_refused_not_failed(gateway):
+    _, cookie = await admin(gateway)
+    refused(await gateway.fetch("/api/redemption/", "PUT", json={"id": 10 ** 30, "name": "x"}, cookie=cookie),
+            400, "too large")
+    refused(await gateway.fetch(f"/api/redemption/?p={10 ** 23}", cookie=cookie), 400, "too large")
+    assert ok(await gateway.fetch(f"/api/redemption/?p={10 ** 15}", cookie=cookie))["items"] == []
 
 
 @gen_test

@@ -95,6 +95,14 @@ async def user_disabled(gateway, user, key):
     return {"key": key, "json": CHAT}
 
 
+async def bad_message_part(gateway, user, key):
+    return {"key": key, "json": {**CHAT, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}}
+
+
+async def bad_stream_options(gateway, user, key):
+    return {"key": key, "json": {**CHAT, "stream": True, "stream_options": 5}}
+
+
 async def unknown_route(gateway, user, key):
     return {"key": key, "json": CHAT, "path": "/v1/chat/complete"}
 
@@ -104,6 +112,8 @@ CASES = {
     not_an_object: (400, "invalid_json", "JSON object"),
     missing_model: (400, "missing_model", "model"),
     missing_messages: (400, "invalid_messages", "messages"),
+    bad_stream_options: (400, "invalid_stream_options", "stream_options"),
+    bad_message_part: (400, "invalid_request_field", "messages[0].content[0].text"),
     unknown_model: (404, "model_not_found", "no-such-model"),
     model_not_allowed: (403, "model_not_allowed", "gpt-4o-mini"),
     disabled_key: (401, "token_disabled", "disabled"),
@@ -140,6 +150,38 @@ async def test_refused_request(gateway, upstream, case):
     assert (await token_row(gateway, user)).remain_quota == before
     assert await gateway.logs(user_id=user.id) == []
     assert upstream.requests == []
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("path,body,param", [
+    ("/v1/chat/completions", {"messages": ["hi"]}, "messages[0]"),
+    ("/v1/chat/completions", {"messages": [{"role": 5, "content": "hi"}]}, "messages[0].role"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+    ("/v1/chat/completions", {"messages": [{"role": "assistant", "content": None, "tool_calls": "x"}]},
+     "messages[0].tool_calls"),
+    ("/v1/chat/completions", {**CHAT, "tools": 1.5}, "tools"),
+    ("/v1/chat/completions", {**CHAT, "stop": 100}, "stop"),
+    ("/v1/chat/completions", {**CHAT, "response_format": [1]}, "response_format"),
+    ("/v1/chat/completions", {**CHAT, "max_tokens": [1]}, "max_tokens"),
+    ("/v1/chat/completions", {**CHAT, "temperature": True}, "temperature"),
+    ("/v1/embeddings", {"input": 5}, "input"),
+    ("/v1/messages", {"max_tokens": 16, "messages": [{"role": "user", "content": [{"type": "image", "source": 5}]}]},
+     "messages[0].content[0].source"),
+    ("/v1/messages", {"max_tokens": 16, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "content": [{"type": "text", "text": 5}]}]}]}, "messages[0].content[0].content[0].text"),
+    ("/v1/messages", {**CHAT, "max_tokens": 16, "system": [{"type": "text", "text": 5}]}, "system[0].text"),
+    ("/v1/messages", {**CHAT, "max_tokens": 16, "stop_sequences": "x"}, "stop_sequences"),
+])
+async def test_fields_of_the_wrong_type_are_refused_before_anything(gateway, upstream, path, body, param):
+    """What the providers' APIs refuse, refused here with the field named, before any charge or conversion
+    (the Claude and Gemini conversions read these fields)."""
+    user, key = await world(gateway, upstream)
+    response = await gateway.fetch(path, "POST", key=key, json={"model": "gpt-4o-mini", **body})
+    await gateway.settled()
+    assert response.status == 400, response.body
+    error = response.json["error"]
+    assert param in error["message"] and error["type"] == "invalid_request_error"
+    assert await gateway.quota_of(user) == START_USER and upstream.requests == []
 
 
 def test_every_refusal_has_its_own_code():
