@@ -16,6 +16,7 @@ from tornado.httputil import HTTPHeaders, format_timestamp
 from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
+from models.documents import INT64_MAX, INT64_MIN
 from models.users import ROLE_ADMIN, ROLE_ROOT, ROLE_USER, STATUS_ENABLED
 from services.errors import RelayError, ServiceError
 from services.stream_relay import ClientGone
@@ -25,7 +26,6 @@ log = logging.getLogger("tollgate.http")
 LEVELS = {"user": ROLE_USER, "admin": ROLE_ADMIN, "root": ROLE_ROOT}
 SESSION_COOKIE = "session"
 SERVER = f"TornadoServer/{tornado.version}"
-INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1    # what MongoDB stores as a whole number
 MAX_PAGE = 10 ** 9                              # page numbers past this are the last page anyway
 
 

@@ -5,6 +5,7 @@ Every /mj route is also served under a speed-mode prefix (`/fast/mj/...` or `/mj
 relax and turbo); submits pass the mode on to the upstream.
 """
 from handlers.base import ApiHandler, RelayHandler
+from models.documents import stored_id
 from services.adaptors.midjourney import SUBMIT_KINDS
 from services.errors import RelayError
 
@@ -104,7 +105,7 @@ class NotifyHandler(MjHandler):
 
     async def post(self, mode=None):
         channel = self.get_query_argument("channel", "")
-        await self.mj.notify(int(channel) if channel.isdigit() else 0, self.get_query_argument("token", ""),
+        await self.mj.notify(stored_id(channel) or 0, self.get_query_argument("token", ""),
                              self.request.body)
         self.write_json({"code": 1, "description": "ok"})
 

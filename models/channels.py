@@ -3,7 +3,7 @@ import dataclasses
 import re
 
 from models import quota
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
 
 # Channel status, as One API numbers it.
 STATUS_UNKNOWN, STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 0, 1, 2, 3
@@ -86,8 +86,9 @@ class Channels:
         if keyword:
             pattern = {"$regex": re.escape(keyword), "$options": "i"}
             query["$or"] = [{"name": pattern}, {"base_url": pattern}]
-            if keyword.isdigit():
-                query["$or"].append({"_id": int(keyword)})
+            number = stored_id(keyword)
+            if number is not None:
+                query["$or"].append({"_id": number})
         if group:
             query["groups"] = group        # matches one element of the list
         if model:

@@ -3,6 +3,8 @@ import dataclasses
 
 from pymongo import ASCENDING, DESCENDING
 
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1    # the whole numbers MongoDB stores
+
 
 def from_doc(cls, doc):
     if doc is None:
@@ -17,6 +19,14 @@ def to_doc(obj) -> dict:
     doc = dataclasses.asdict(obj)
     doc["_id"] = doc.pop("id")
     return doc
+
+
+def stored_id(text: str):
+    """The id `text` spells in ASCII digits, when MongoDB can store it; else None. (str.isdigit alone
+    also takes digits such as "²", which int() refuses.)"""
+    if text.isascii() and text.isdigit() and int(text) <= INT64_MAX:
+        return int(text)
+    return None
 
 
 def sort_spec(field: str, descending: bool = True):

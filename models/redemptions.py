@@ -8,7 +8,7 @@ import re
 
 from pymongo.errors import DuplicateKeyError
 
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
 
 STATUS_ENABLED, STATUS_DISABLED, STATUS_USED = 1, 2, 3
 
@@ -59,8 +59,9 @@ class Redemptions:
         query = {}
         if keyword:
             query = {"$or": [{"name": {"$regex": re.escape(keyword), "$options": "i"}}, {"key": keyword}]}
-            if keyword.isdigit():
-                query["$or"].append({"_id": int(keyword)})
+            number = stored_id(keyword)
+            if number is not None:
+                query["$or"].append({"_id": number})
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
         return [from_doc(Redemption, d) for d in docs], total
 

@@ -6,7 +6,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from models import quota
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
 
 ROLE_GUEST, ROLE_USER, ROLE_ADMIN, ROLE_ROOT = 0, 1, 10, 100
 STATUS_ENABLED, STATUS_DISABLED = 1, 2
@@ -140,8 +140,9 @@ class Users:
         if keyword:
             pattern = {"$regex": re.escape(keyword), "$options": "i"}
             query = {"$or": [{"username": pattern}, {"display_name": pattern}, {"email": pattern}]}
-            if keyword.isdigit():
-                query["$or"].append({"_id": int(keyword)})
+            number = stored_id(keyword)
+            if number is not None:
+                query["$or"].append({"_id": number})
         docs, total = await find_page(self.collection, query, sort_spec(ORDERS.get(order, "_id")), skip, limit)
         return [from_doc(User, d) for d in docs], total
 

@@ -43,7 +43,7 @@ def split_key(header_value: str):
     if value.startswith("sk-"):
         value = value[3:]
     key, _, rest = value.partition("-")
-    channel = int(rest) if rest.isdigit() else 0
+    channel = int(rest) if rest.isascii() and rest.isdigit() else 0
     return key, channel
 
 

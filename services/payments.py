@@ -83,7 +83,7 @@ class Payments:
             raise ServiceError("online top-up is not set up on this site (no callback address)")
 
     def _amount(self, value) -> int:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, float) and value.is_integer():
             value = int(value)

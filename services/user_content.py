@@ -90,7 +90,7 @@ class UserContent:
         if stream.status != 200:
             raise ContentUnavailable(f"the server answered {stream.status}")
         length = stream.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if length.isascii() and length.isdigit() and int(length) > self.max_bytes:
             raise ContentUnavailable(f"it is larger than {self.max_bytes // (1024 * 1024)} MiB")
         parts, size = [], 0
         while (chunk := await stream.next_chunk(None)) is not None:

@@ -63,6 +63,8 @@ async def test_ids_and_pages_past_64_bits_are_refused_not_failed(gateway):
             400, "too large")
     refused(await gateway.fetch(f"/api/redemption/?p={10 ** 23}", cookie=cookie), 400, "too large")
     assert ok(await gateway.fetch(f"/api/redemption/?p={10 ** 15}", cookie=cookie))["items"] == []
+    for keyword in ("99999999999999999999", "%C2%B2"):
+        assert ok(await gateway.fetch(f"/api/redemption/search?keyword={keyword}", cookie=cookie))["items"] == []
 
 
 @gen_test

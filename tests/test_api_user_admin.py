@@ -30,6 +30,11 @@ async def test_list_and_search_users_with_paging(gateway):
     assert by_quota[0]["username"] == "root" and [u["username"] for u in by_quota[1:4]] == ["amy", "bea", "ben"]
     found = ok(await gateway.fetch("/api/user/search?keyword=BE", cookie=cookie))
     assert found["total"] == 2 and {u["username"] for u in found["items"]} == {"ben", "bea"}
+    root_id = (await gateway.services.db.users.by_username("root")).id
+    by_id = ok(await gateway.fetch(f"/api/user/search?keyword={root_id}", cookie=cookie))["items"]
+    assert "root" in [u["username"] for u in by_id]      # by id (and "admin1" by name)
+    for not_an_id in ("99999999999999999999", "%C2%B2"):    # past 64 bits; "²", a digit int() refuses
+        assert ok(await gateway.fetch(f"/api/user/search?keyword={not_an_id}", cookie=cookie))["total"] == 0
     assert all("password_hash" not in u and "access_token_hash" not in u for u in page["items"])
     refused(await gateway.fetch("/api/user/?order=password", cookie=cookie), 400, "order")
 

@@ -222,3 +222,11 @@ async def test_stream_answered_with_json_is_an_error(gateway, upstream):
     assert await gateway.quota_of(user) == START_USER
     assert (await token_row(gateway, user)).remain_quota == START_TOKEN
     assert await consume_log_entries(gateway, user) == []
+
+
+@pytest.mark.gen_test
+async def test_a_key_suffix_that_is_not_a_channel_number_picks_no_channel(gateway, upstream):
+    user, key = await world(gateway, upstream)
+    response = await gateway.fetch("/v1/chat/completions", "POST", json=CHAT,
+                                   headers={"Authorization": f"Bearer {key}-\u00b2"})   # "²": a digit int() refuses
+    assert response.status == 200, response.body
