@@ -168,7 +168,8 @@ async def test_refused_request(gateway, upstream, case):
     ("/v1/messages", {"max_tokens": 16, "messages": [{"role": "user", "content": [{"type": "image", "source": 5}]}]},
      "messages[0].content[0].source"),
     ("/v1/messages", {"max_tokens": 16, "messages": [{"role": "user", "content": [
-        {"type": "tool_result", "content": [{"type": "text", "text": 5}]}]}]}, "messages[0].content[0].content[0].text"),
+        {"type": "tool_result", "content": [{"type": "text", "text": 5}]}]}]},
+     "messages[0].content[0].content[0].text"),
     ("/v1/messages", {**CHAT, "max_tokens": 16, "system": [{"type": "text", "text": 5}]}, "system[0].text"),
     ("/v1/messages", {**CHAT, "max_tokens": 16, "stop_sequences": "x"}, "stop_sequences"),
 ])
