@@ -123,7 +123,7 @@ class Relay:
         """Run the call to its end. Raises RelayError (nothing charged) when it cannot be served."""
         price = self.check_and_price(call)
         if call.kind == "chat":
-            call.image_sizes = await self.user_content.image_sizes(call.body["messages"])
+            await self._read_web_images(call)
         prompt_tokens = call.prompt_estimate = await _off_loop(len(call.raw), self._prompt_tokens, call)
         charge = await self.billing.pre_charge(call.caller.token, call.caller.user,
                                                self._estimate(call, price, prompt_tokens))
@@ -155,6 +155,24 @@ class Relay:
             raise RelayError(400, f"No price is set for the model {call.model}; an administrator must set "
                              "its ratio or price first.", "model_price_not_set", "invalid_request_error",
                              "model") from None
+
+    async def _read_web_images(self, call):
+        """The sizes of the web images, for the estimate. When every channel the call may go to sends
+        images inline (Gemini), each is downloaded whole once, here, for both its size and the upload."""
+        adaptor = self._inlining_adaptor(call)
+        if adaptor is None:
+            call.image_sizes = await self.user_content.image_sizes(call.body["messages"])
+        else:
+            await adaptor.prepare(call, self.user_content, call.image_sizes)
+
+    def _inlining_adaptor(self, call):
+        pinned = call.caller.pinned_channel
+        channels = [self.routing.channels.get(pinned)] if pinned else self.routing.channels_for(call.group, call.model)
+        adaptors = {adaptor_for(c.type) if c is not None else None for c in channels}
+        if len(adaptors) != 1:
+            return None
+        adaptor = adaptors.pop()
+        return adaptor if hasattr(adaptor, "prepare") else None
 
     def _prompt_tokens(self, call) -> int:
         count = self.tokenizer

@@ -38,6 +38,10 @@ class RoutingTable:
         """The models some enabled channel serves to the group (what /v1/models lists)."""
         return sorted(model for g, model in self._tiers if g == group)
 
+    def channels_for(self, group: str, model: str) -> list:
+        """Every enabled channel that may serve the route, in all priority tiers."""
+        return [channel for tier in self._tiers.get((group, model), ()) for channel in tier]
+
     def pick(self, group: str, model: str, exclude=()):
         """An enabled channel for the route: highest priority tier first, weighted random inside it."""
         for tier in self._tiers.get((group, model), ()):

@@ -127,22 +127,26 @@ class UserContent:
         return image_size(head)
 
     # Inline images --------------------------------------------------------------------------------
-    async def inline_images(self, urls) -> dict:
-        """url → (mime type, base64 data) of every url; RelayError 400 when one cannot be had."""
+    async def inline_images(self, urls, sizes=None) -> dict:
+        """url → (mime type, base64 data) of every url; RelayError 400 when one cannot be had. `sizes`,
+        when given, gets url → (width, height) of those whose size can be read."""
         if len(urls) > MAX_IMAGES:
             raise RelayError(400, f"A request may hold at most {MAX_IMAGES} images given by web address.",
                              "too_many_images", "invalid_request_error", "messages")
         gate = asyncio.Semaphore(PARALLEL)
-        images = await asyncio.gather(*(self._inline(url, gate) for url in urls))
+        images = await asyncio.gather(*(self._inline(url, gate, sizes) for url in urls))
         return dict(zip(urls, images))
 
-    async def _inline(self, url, gate):
+    async def _inline(self, url, gate, sizes):
         async with gate:
             try:
                 data, content_type = await self.download(url)
             except ContentUnavailable as exc:
                 raise RelayError(400, f"The image at {url[:200]} could not be downloaded: {exc}.",
                                  "image_download_failed", "invalid_request_error", "messages") from None
+        size = image_size(data) if sizes is not None else None
+        if size is not None:
+            sizes[url] = size
         if len(data) > INLINE_ENCODE_BYTES:
             encoded = await asyncio.get_running_loop().run_in_executor(None, base64.b64encode, data)
         else:

@@ -107,6 +107,7 @@ async def test_gemini_gets_web_images_downloaded_and_inline(gateway, gemini, pic
     response = await gateway.fetch("/v1/chat/completions", "POST", key=key, json=body)
 
     assert response.status == 200, response.body
+    assert sorted(pictures.paths) == ["/photo.jpg", "/photo.png"]     # each fetched once, sized and sent
     parts = gemini.requests[0][5]["contents"][0]["parts"]
     assert parts[0] == {"text": QUESTION["text"]}
     for part, name in zip(parts[1:], ("photo.png", "photo.jpg")):

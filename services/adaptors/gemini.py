@@ -42,15 +42,15 @@ class GeminiAdaptor:
             raise unsupported(call.kind)
         return url, headers, ujson.dumps(body, ensure_ascii=False, escape_forward_slashes=False).encode()
 
-    async def prepare(self, call, content):
+    async def prepare(self, call, content, sizes=None):
         """Gemini's fileData takes only files uploaded to Gemini: images at other web addresses are
-        downloaded (within the download limits) and sent inline."""
+        downloaded (within the download limits) and sent inline. `sizes`, when given, gets their sizes."""
         if call.kind != "chat":
             return
         urls = [u for u in web_image_urls(call.body["messages"])
                 if not convert.is_gemini_file(u) and u not in call.web_images]
         if urls:
-            call.web_images.update(await content.inline_images(urls))
+            call.web_images.update(await content.inline_images(urls, sizes))
 
     def response_body(self, call, payload, raw: bytes) -> bytes:
         if call.kind == "embeddings":
