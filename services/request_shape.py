@@ -67,7 +67,7 @@ def _check_content(content, where):
         if "image_url" in part:
             _require(isinstance(part["image_url"], (dict, str)), f"{where}[{index}].image_url",
                      "an object or a string")
-        if "source" in part:
+        if part["type"] in ("image", "document") and "source" in part:   # (a search result's is a string)
             _require(isinstance(part["source"], dict), f"{where}[{index}].source", "an object")
         if "content" in part:      # a tool result holds content of its own
             _check_content(part["content"], f"{where}[{index}].content")

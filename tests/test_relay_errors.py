@@ -231,3 +231,14 @@ async def test_a_key_suffix_that_is_not_a_channel_number_picks_no_channel(gatewa
     response = await gateway.fetch("/v1/chat/completions", "POST", json=CHAT,
                                    headers={"Authorization": f"Bearer {key}-\u00b2"})   # "²": a digit int() refuses
     assert response.status == 200, response.body
+
+
+@pytest.mark.gen_test
+async def test_blocks_whose_fields_differ_by_type_are_not_refused(gateway, upstream):
+    """A search result's `source` is a string, an image's an object: only the image's is checked."""
+    user, key = await world(gateway, upstream)
+    block = {"type": "search_result", "source": "https://example.com/a", "title": "A",
+             "content": [{"type": "text", "text": "found"}]}
+    body = {"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": [block]}]}
+    response = await gateway.fetch("/v1/messages", "POST", key=key, json=body)
+    assert response.status == 200, response.body
