@@ -8,6 +8,7 @@ from services.adaptors.claude_convert import text_of
 from services.errors import RelayError
 from services.relay import RelayCall, json_object
 from services.request_shape import check_messages
+from services.vision import base64_size, claude_image_tokens
 
 # Client headers that change what Anthropic does; they go up with the call.
 PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -25,9 +26,27 @@ class MessagesCall(RelayCall):
             if isinstance(message, dict):
                 messages.append({"role": str(message.get("role", "")), "content": _blocks_text(message.get("content"))})
         tokens = tokenizer.count_messages(self.model, messages)
+        tokens += sum(claude_image_tokens(_image_size(block)) for block in _image_blocks(self.body))
         if self.body.get("tools"):
             tokens += tokenizer.count_text(self.model, ujson.dumps(self.body["tools"]))
         return tokens
+
+
+def _image_blocks(body):
+    """The image blocks of every message, tool results' included."""
+    todo = [m.get("content") for m in body.get("messages") or () if isinstance(m, dict)]
+    while todo:
+        content = todo.pop()
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "image":
+                yield block
+            elif isinstance(block, dict) and block.get("type") == "tool_result":
+                todo.append(block.get("content"))
+
+
+def _image_size(block):
+    source = block.get("source")
+    return base64_size(source.get("data")) if isinstance(source, dict) and source.get("type") == "base64" else None
 
 
 def _blocks_text(content) -> str:

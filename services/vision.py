@@ -15,6 +15,7 @@ import struct
 RATES = {"default": (85, 170), "gpt-4o-mini": (2833, 5667)}   # (base, per tile)
 ASSUMED_SIZE = (1024, 1024)
 HEADER_BYTES = 256 * 1024     # image sizes are in the first bytes (JPEG: the first frame header)
+CLAUDE_MAX_EDGE, CLAUDE_MAX_TOKENS = 1568, 1600
 
 
 def image_tokens(model: str, image, sizes=None) -> int:
@@ -33,10 +34,29 @@ def image_tokens(model: str, image, sizes=None) -> int:
     return math.ceil(width / 512) * math.ceil(height / 512) * tile + base
 
 
+def claude_image_tokens(size) -> int:
+    """Anthropic's estimate of an image: width × height / 750 once fitted into 1568 pixels, at most
+    about 1,600 tokens; an image of unknown size (given by address) counts as the most."""
+    if size is None:
+        return CLAUDE_MAX_TOKENS
+    width, height = size
+    if max(width, height) > CLAUDE_MAX_EDGE:
+        scale = CLAUDE_MAX_EDGE / max(width, height)
+        width, height = width * scale, height * scale
+    return min(math.ceil(width * height / 750), CLAUDE_MAX_TOKENS)
+
+
 def data_url_size(url):
     if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
         return None
-    encoded = url.split(",", 1)[1][:HEADER_BYTES * 4 // 3]
+    return base64_size(url.split(",", 1)[1])
+
+
+def base64_size(encoded: str):
+    """(width, height) of a base64-encoded image, from its first bytes only."""
+    if not isinstance(encoded, str):
+        return None
+    encoded = encoded[:HEADER_BYTES * 4 // 3]
     encoded = encoded[:len(encoded) - len(encoded) % 4]
     try:
         head = base64.b64decode(encoded)

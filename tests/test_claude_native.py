@@ -1,6 +1,13 @@
 """POST /v1/messages for Claude clients: key in x-api-key or Authorization, relayed as is to Claude
 channels, billed from Anthropic's usage; errors in Anthropic's shape."""
+import base64
+import io
+import json
+
 import pytest
+from PIL import Image
+
+from services.claude_native import parse_messages_call
 
 from tests.provider_support import sse_events, start, user_and_key
 from tests.upstreams.anthropic_mock import WORDS, AnthropicState, make_anthropic_app
@@ -83,3 +90,30 @@ async def test_errors_come_in_anthropic_shape(gateway, claude):
     assert busy.json["error"]["message"].startswith("Overloaded")
     await gateway.settled()
     assert await gateway.quota_of(user) == 10_000_000
+
+
+def png_base64(width, height) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height)).save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+@pytest.mark.gen_test
+async def test_images_count_in_the_prompt_estimate_as_anthropic_sizes_them(gateway):
+    def estimate(*blocks):
+        body = {**REQUEST, "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}, *blocks]}]}
+        call = parse_messages_call(json.dumps(body).encode(), {}, None, "request-id", "127.0.0.1")
+        return call.count_prompt(gateway.services.tokenizer)
+
+    def image(width, height):
+        return {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                            "data": png_base64(width, height)}}
+
+    text_only = estimate()
+    assert estimate(image(1000, 750)) - text_only == 1000                 # 1000 × 750 / 750
+    assert estimate(image(1568, 400)) - text_only == 837                  # ceil(1568 × 400 / 750)
+    assert estimate(image(3136, 800)) - text_only == 837                  # fitted into 1568 px first
+    assert estimate(image(3136, 1568)) - text_only == 1600                # at most about 1,600
+    by_address = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    in_a_tool_result = {"type": "tool_result", "tool_use_id": "t1", "content": [image(1000, 750)]}
+    assert estimate(by_address, in_a_tool_result) - text_only == 1600 + 1000
