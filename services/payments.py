@@ -83,8 +83,9 @@ class Payments:
             raise ServiceError("online top-up is not set up on this site (no callback address)")
 
     def _amount(self, value) -> int:
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip())
+        text = value.strip() if isinstance(value, str) else ""
+        if text.isascii() and text.isdigit():
+            value = int(text)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):

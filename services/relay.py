@@ -22,7 +22,7 @@ from services.pricing import PriceNotSet
 from services.request_shape import check_chat, check_embeddings
 from services.stream_relay import UpstreamFailed, relay_stream, transport_error
 from services.upstream import NO_RESPONSE
-from services.user_content import UserContent
+from services.user_content import UserContent, web_image_urls
 from services.usage import Usage
 
 log = logging.getLogger("tollgate.relay")
@@ -158,7 +158,10 @@ class Relay:
 
     async def _read_web_images(self, call):
         """The sizes of the web images, for the estimate. When every channel the call may go to sends
-        images inline (Gemini), each is downloaded whole once, here, for both its size and the upload."""
+        images inline (Gemini), each is downloaded whole once, here, for both its size and the upload.
+        (Most calls have no web images: they do not look at the routes.)"""
+        if not web_image_urls(call.body["messages"]):
+            return
         adaptor = self._inlining_adaptor(call)
         if adaptor is None:
             call.image_sizes = await self.user_content.image_sizes(call.body["messages"])

@@ -49,8 +49,8 @@ class ProducedText:
     """The text a stream produced, kept for counting its tokens when the upstream reports no usage.
     Thousands of open streams each keep one, so it is held in few strings: a new piece is joined with
     the string before it for as long as that string is not longer than the piece, as a binary counter
-    carries. A text of n characters
-    stays in about log2(n) strings, and each character is copied about log2(n) times."""
+    carries. A text of n characters stays in about log2(n) strings, and each character is copied about
+    log2(n) times."""
 
     __slots__ = ("_parts",)
 
