@@ -3,7 +3,6 @@
 Tollgate talks to it with the same driver over the wire as to a real MongoDB.
 """
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,9 +18,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _executable() -> str:
-    beside_python = os.path.join(os.path.dirname(sys.executable), "nx-27017")
-    return beside_python if os.path.exists(beside_python) else shutil.which("nx-27017") or "nx-27017"
+def _command() -> list:
+    """nx-27017 as Tollgate runs it (see services/embedded_mongo_main.py), with this Python."""
+    return [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "embedded_mongo_main.py")]
 
 
 class EmbeddedMongo:
@@ -39,7 +38,7 @@ class EmbeddedMongo:
         os.makedirs(db_dir, exist_ok=True)
         log_file = open(os.path.join(db_dir, "nx-27017.log"), "ab")
         self.process = subprocess.Popen(
-            [_executable(), "--data-dir", db_dir, "--host", "127.0.0.1", "-p", str(self.port),
+            [*_command(), "--data-dir", db_dir, "--host", "127.0.0.1", "-p", str(self.port),
              "--log-file", os.path.join(db_dir, "nx-27017.log"),
              "--pid-file", os.path.join(db_dir, "nx-27017.pid")],
             stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
