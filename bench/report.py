@@ -2,6 +2,7 @@
 import datetime
 import os
 import platform
+import statistics
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 
@@ -48,7 +49,7 @@ def _ratio(value, base):
     return f"{value / base:.2f}×" if base else "–"
 
 
-def render(rows, money, notes, args, elapsed, streams_line=None) -> str:
+def render(rows, money, notes, args, elapsed, streams_line=None, rounds=()) -> str:
     cells = {(n, s, c): r for n, s, c, r in rows if s is not None}
     lines = [f"## {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}", "", machine_line(),
              f"each cell: {args.warmup:g} s warm-up, wait until idle, then {args.seconds:g} s of wrk (slow targets: "
@@ -72,7 +73,8 @@ def render(rows, money, notes, args, elapsed, streams_line=None) -> str:
             f"{result.p99_ms:.2f} | {errors} | {ttfb} | {_ratio(result.rps, base.rps if base else 0)} | "
             f"{_ratio(result.rps, peer.rps if peer else 0)} | {added} | {result.requests:,} / {result.seconds:.0f} | "
             f"{_cpu_text(result)} |")
-    lines += ["", "Targets (1 worker unless named):"] + targets(cells)
+    lines += _rounds_table(rounds)
+    lines += ["", "Targets (1 worker unless named):"] + targets(cells, rounds)
     if streams_line:
         lines.append(f"- scale of streams: {streams_line}")
     if money:
@@ -82,31 +84,68 @@ def render(rows, money, notes, args, elapsed, streams_line=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def targets(cells) -> list:
-    """The performance targets, each with the measured value and met / not met / not measured."""
-    def get(name, stream, connections):
-        return cells.get((name, stream, connections))
+def _rounds_table(rounds) -> list:
+    """The extra rounds of the compared cells: requests/s (and p50 at concurrency 1) of each per round."""
+    keys = sorted({key for results in rounds for key in results}, key=lambda key: (-key[2], key[0]))
+    if not keys:
+        return []
+    lines = ["", f"The compared chat cells, {len(rounds)} more rounds (each target in turn per round; "
+                 "req/s, and p50 ms at c=1):", "",
+             "| round | " + " | ".join(f"{name} c={connections}" for name, _, connections in keys) + " |",
+             "|---:|" + "---:|" * len(keys)]
+    for number, results in enumerate(rounds, 2):
+        cells = [_round_cell(results.get(key), key[2]) for key in keys]
+        lines.append(f"| {number} | " + " | ".join(cells) + " |")
+    return lines
 
-    def row(text, value, goal, met):
-        verdict = "not measured" if value is None else ("met" if met else "NOT met")
-        return f"- {text}: {'–' if value is None else value} (goal {goal}): {verdict}"
 
-    tg, peer, bare = get("tollgate-1w", False, 50), get("litellm", False, 50), get("bare-tornado", False, 50)
-    up1, tg1 = get("upstream", False, 1), get("tollgate-1w", False, 1)
-    st500, tg2 = get("tollgate-1w", True, 500), get("tollgate-2w", False, 50)
-    out = []
-    ratio = tg.rps / peer.rps if tg and peer and peer.rps else None
-    out.append(row("chat c=50 req/s ÷ LiteLLM", ratio and f"{ratio:.1f}×", "≥ 20×", ratio and ratio >= 20))
-    ratio = tg.rps / bare.rps if tg and bare and bare.rps else None
-    out.append(row("chat c=50 req/s ÷ bare Tornado forwarder", ratio and f"{ratio:.0%}", "≥ 80%",
-                   ratio and ratio >= 0.8))
-    added = tg1.p50_ms - up1.p50_ms if tg1 and up1 else None
-    out.append(row("chat c=1 added p50", added is not None and f"{added:.2f} ms", "≤ 1 ms",
-                   added is not None and added <= 1))
-    out.append(row("stream c=500 errors", st500 and st500.errors, "0", st500 and st500.errors == 0))
-    ratio = tg2.rps / tg.rps if tg and tg2 and tg.rps else None
-    out.append(row("chat c=50 2 workers ÷ 1 worker", ratio and f"{ratio:.2f}×", "≥ 1.6×", ratio and ratio >= 1.6))
-    return out
+def _round_cell(result, connections) -> str:
+    if result is None:
+        return "–"
+    return f"{result.rps:,.0f}" + (f" / {result.p50_ms:.2f}" if connections == 1 else "")
+
+
+def median_of(cells, rounds, figure):
+    """The median over the rounds (the table's cells are round 1) of `figure(round's cells)`, with each round's
+    figure; rounds where it cannot be had (None) are left out."""
+    values = [v for v in (figure(results) for results in [cells, *rounds]) if v is not None]
+    return (statistics.median(values) if values else None), values
+
+
+def _chat_ratio(name, base, connections=50):
+    def figure(results):
+        a, b = results.get((name, False, connections)), results.get((base, False, connections))
+        return a.rps / b.rps if a and b and b.rps else None
+    return figure
+
+
+def _added_p50(results):
+    a, b = results.get(("tollgate-1w", False, 1)), results.get(("upstream", False, 1))
+    return a.p50_ms - b.p50_ms if a and b else None
+
+
+def targets(cells, rounds=()) -> list:
+    """The performance targets, each with the measured value and met / not met / not measured. The figures
+    taken from chat cells are medians over the rounds."""
+    def row(text, figure, goal, shown, met):
+        value, values = median_of(cells, rounds, figure)
+        each = f" (median of {len(values)} rounds: {', '.join(shown(v) for v in values)})" if len(values) > 1 else ""
+        verdict = "not measured" if value is None else ("met" if met(value) else "NOT met")
+        return f"- {text}: {'–' if value is None else shown(value) + each} (goal {goal}): {verdict}"
+
+    times, ms = "{:.1f}×".format, "{:.2f} ms".format
+    st500 = cells.get(("tollgate-1w", True, 500))
+    errors = "–" if st500 is None else st500.errors
+    return [
+        row("chat c=50 req/s ÷ LiteLLM", _chat_ratio("tollgate-1w", "litellm"), "≥ 20×", times, lambda v: v >= 20),
+        row("chat c=50 req/s ÷ bare Tornado forwarder", _chat_ratio("tollgate-1w", "bare-tornado"), "≥ 80%",
+            "{:.0%}".format, lambda v: v >= 0.8),
+        row("chat c=1 added p50", _added_p50, "≤ 1 ms", ms, lambda v: v <= 1),
+        f"- stream c=500 errors: {errors} (goal 0): "
+        f"{'not measured' if st500 is None else ('met' if st500.errors == 0 else 'NOT met')}",
+        row("chat c=50 2 workers ÷ 1 worker", _chat_ratio("tollgate-2w", "tollgate-1w"), "≥ 1.6×",
+            "{:.2f}×".format, lambda v: v >= 1.6),
+    ]
 
 
 def record(text):

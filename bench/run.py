@@ -5,8 +5,10 @@ streaming chat completions at several concurrencies; prints one table with ratio
 each Tollgate run; appends the table to bench/RESULTS.md.
 
 All targets are up at once and every cell (mode × concurrency) is measured on each target in turn, so the
-ratios compare numbers taken minutes apart, not a whole run apart. At the end one Tollgate process holds
---streams slow SSE streams at once (bench/streams.py)."""
+ratios compare numbers taken minutes apart, not a whole run apart. The cells the targets' ratios are
+taken from (chat at concurrency 50, and at 1 for the added latency) then run --rounds more times, target
+after target, and each target's figure is the median of the rounds': a 3-s cell on a shared machine moves by
+a quarter from one minute to the next. At the end one Tollgate process holds --streams slow SSE streams at once (bench/streams.py)."""
 import argparse
 import math
 import os
@@ -27,6 +29,8 @@ from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_ava
 from bench.tollgate import Tollgate, workers_supported
 
 TARGETS = ["upstream", "nginx-hop", "bare-tornado", "tollgate-1w", "tollgate-2w", "litellm"]
+# The chat cells the targets compare, run again in each round: (concurrency, targets).
+ROUND_CELLS = ((50, ("bare-tornado", "tollgate-1w", "tollgate-2w", "litellm")), (1, ("upstream", "tollgate-1w")))
 
 
 def parse_args(argv):
@@ -38,6 +42,8 @@ def parse_args(argv):
     parser.add_argument("--concurrency", default="1,50,500", help="connection counts (default 1,50,500)")
     parser.add_argument("--only", default=",".join(TARGETS), help=f"targets to run (default {','.join(TARGETS)})")
     parser.add_argument("--modes", default="chat,stream", help="chat, stream or both (default both)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="extra rounds of the cells the targets compare (default 4)")
     parser.add_argument("--budget", type=int, default=540,
                         help="seconds after which the remaining runs are skipped (default 540)")
     parser.add_argument("--streams", type=int, default=5000,
@@ -84,12 +90,16 @@ async def run_cell(target, upstream, stream, connections, args, state, everyone)
     return result, note
 
 
-async def run_cells(targets, upstream, plan, args, rows, notes):
-    """Every cell, target after target: the targets are compared within minutes of each other, so a machine
-    that slows down for a while does not skew one target against another."""
-    state, failed = {}, set()
+def everyone_of(targets, upstream):
     everyone = {target.name: (target.pids, []) for target in targets}
     everyone["upstream"] = (upstream.pids, [])
+    return everyone
+
+
+async def run_cells(targets, upstream, plan, args, rows, notes, state, failed):
+    """Every cell, target after target: the targets are compared within minutes of each other, so a machine
+    that slows down for a while does not skew one target against another."""
+    everyone = everyone_of(targets, upstream)
     for stream in plan["modes"]:
         for connections in plan["concurrency"]:
             for target in targets:
@@ -110,6 +120,31 @@ async def run_cells(targets, upstream, plan, args, rows, notes):
                 rows.append((target.name, stream, connections, result))
                 if note:
                     notes.append(note)
+
+
+async def run_rounds(targets, upstream, plan, args, notes, state, failed) -> list:
+    """--rounds more runs of the chat cells the targets compare (ROUND_CELLS), target after target in each
+    round: a list of {(target name, False, concurrency): Result}, one per round."""
+    everyone, rounds = everyone_of(targets, upstream), []
+    by_name = {target.name: target for target in targets}
+    for number in range(args.rounds):
+        if time.monotonic() > plan["deadline"]:
+            notes.append(f"rounds: {number} of {args.rounds} run, the run's time budget was spent")
+            break
+        results = {}
+        for connections, names in ROUND_CELLS:
+            for target in (by_name[n] for n in names if n in by_name and n not in failed):
+                try:
+                    result, note = await run_cell(target, upstream, False, connections, args, state, everyone)
+                except Exception as exc:
+                    failed.add(target.name)
+                    notes.append(f"{target.name}: failed in round {number + 2}: {exc}")
+                    continue
+                results[(target.name, False, connections)] = result
+                if note:
+                    notes.append(note)
+        rounds.append(results)
+    return rounds
 
 
 def build_target(name, workdir, upstream):
@@ -171,10 +206,13 @@ async def main(argv=None):
     began = time.monotonic()
     print(report.machine_line(), flush=True)
     upstream = Nginx(workdir, "upstream", lambda prefix, port: upstream_conf(prefix, port, workers=2)).start()
-    rows, notes, money, targets, streams_line = [], [], [], [], None
+    rows, notes, money, targets, rounds, streams_line = [], [], [], [], [], None
     try:
         targets = start_targets(names, workdir, upstream, rows, notes)
-        await run_cells(targets, upstream, plan, args, rows, notes)
+        state, failed = {}, set()
+        await run_cells(targets, upstream, plan, args, rows, notes, state, failed)
+        if False in plan["modes"]:
+            rounds = await run_rounds(targets, upstream, plan, args, notes, state, failed)
         for target in targets:
             if isinstance(target, Tollgate):
                 wait_idle(target.cpu_groups, timeout=120)
@@ -196,7 +234,7 @@ async def main(argv=None):
         upstream.stop()
     rows.sort(key=lambda row: (TARGETS.index(row[0]), row[1] is not None and row[1], row[2] or 0))
     elapsed = time.monotonic() - began
-    text = report.render(rows, money, notes, args, elapsed, streams_line)
+    text = report.render(rows, money, notes, args, elapsed, streams_line, rounds)
     print("\n" + text)
     if not args.no_record:
         report.record(text)

@@ -152,9 +152,10 @@ class Tollgate:
 
     def money_check(self, timeout=90) -> dict:
         """Once every bill is settled, compare the logs with the balances. /api/user/self serves the user
-        from Tollgate's short-lived cache, so balances count as final when two reads a cache lifetime
-        apart agree."""
-        lifetime = int(os.environ.get("TOKEN_CACHE_SECONDS", "5")) + 1
+        from Tollgate's short-lived cache, where an entry may be served for up to twice TOKEN_CACHE_SECONDS
+        (the second half while it is read again), so balances count as final when two reads that far apart
+        agree: closer reads can both get the entry read while the last bills were still being recorded."""
+        lifetime = 2 * int(os.environ.get("TOKEN_CACHE_SECONDS", "5")) + 1
         deadline = time.monotonic() + timeout
         last = self.balances()
         while time.monotonic() < deadline:
