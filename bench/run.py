@@ -8,7 +8,8 @@ All targets are up at once and every cell (mode × concurrency) is measured on e
 ratios compare numbers taken minutes apart, not a whole run apart. The cells the targets' ratios are
 taken from (chat at concurrency 50, and at 1 for the added latency) then run --rounds more times, target
 after target, and each target's figure is the median of the rounds': a 3-s cell on a shared machine moves by
-a quarter from one minute to the next. At the end one Tollgate process holds --streams slow SSE streams at once (bench/streams.py)."""
+a quarter from one minute to the next. At the end one Tollgate process holds --streams slow SSE streams at
+once (bench/streams.py)."""
 import argparse
 import math
 import os
@@ -43,7 +44,8 @@ def parse_args(argv):
     parser.add_argument("--only", default=",".join(TARGETS), help=f"targets to run (default {','.join(TARGETS)})")
     parser.add_argument("--modes", default="chat,stream", help="chat, stream or both (default both)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="extra rounds of the cells the targets compare (default 3; the whole run then takes about 8½ minutes on 2 cores)")
+                        help="extra rounds of the cells the targets compare (default 3; the whole run then "
+                             "takes about 8½ minutes on 2 cores)")
     parser.add_argument("--budget", type=int, default=540,
                         help="seconds after which the remaining runs are skipped (default 540)")
     parser.add_argument("--streams", type=int, default=5000,
