@@ -127,22 +127,25 @@ def _added_p50(results):
 def targets(cells, rounds=()) -> list:
     """The performance targets, each with the measured value and met / not met / not measured. The figures
     taken from chat cells are medians over the rounds."""
+    def line(text, shown, goal, met):
+        verdict = "not measured" if shown is None else ("met" if met else "NOT met")
+        return f"- {text}: {'–' if shown is None else shown} (goal {goal}): {verdict}"
+
     def row(text, figure, goal, shown, met):
         value, values = median_of(cells, rounds, figure)
+        if value is None:
+            return line(text, None, goal, False)
         each = f" (median of {len(values)} rounds: {', '.join(shown(v) for v in values)})" if len(values) > 1 else ""
-        verdict = "not measured" if value is None else ("met" if met(value) else "NOT met")
-        return f"- {text}: {'–' if value is None else shown(value) + each} (goal {goal}): {verdict}"
+        return line(text, shown(value) + each, goal, met(value))
 
-    times, ms = "{:.1f}×".format, "{:.2f} ms".format
     st500 = cells.get(("tollgate-1w", True, 500))
-    errors = "–" if st500 is None else st500.errors
     return [
-        row("chat c=50 req/s ÷ LiteLLM", _chat_ratio("tollgate-1w", "litellm"), "≥ 20×", times, lambda v: v >= 20),
+        row("chat c=50 req/s ÷ LiteLLM", _chat_ratio("tollgate-1w", "litellm"), "≥ 20×", "{:.1f}×".format,
+            lambda v: v >= 20),
         row("chat c=50 req/s ÷ bare Tornado forwarder", _chat_ratio("tollgate-1w", "bare-tornado"), "≥ 80%",
             "{:.0%}".format, lambda v: v >= 0.8),
-        row("chat c=1 added p50", _added_p50, "≤ 1 ms", ms, lambda v: v <= 1),
-        f"- stream c=500 errors: {errors} (goal 0): "
-        f"{'not measured' if st500 is None else ('met' if st500.errors == 0 else 'NOT met')}",
+        row("chat c=1 added p50", _added_p50, "≤ 1 ms", "{:.2f} ms".format, lambda v: v <= 1),
+        line("stream c=500 errors", st500 and str(st500.errors), "0", st500 and st500.errors == 0),
         row("chat c=50 2 workers ÷ 1 worker", _chat_ratio("tollgate-2w", "tollgate-1w"), "≥ 1.6×",
             "{:.2f}×".format, lambda v: v >= 1.6),
     ]

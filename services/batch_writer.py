@@ -37,9 +37,8 @@ class BatchWriter:
 
     async def add_log(self, entry: dict):
         self._entries.append(entry)
-        if not self.batched:
-            await self.flush()
-        elif self.full and not self._lock.locked():   # a write under way takes this entry next time
+        # When full, a write under way takes this entry with the next one it starts.
+        if not self.batched or (self.full and not self._lock.locked()):
             await self.flush()
 
     @property
