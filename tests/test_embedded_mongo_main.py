@@ -1,4 +1,6 @@
 """The embedded database's insert handling: one SQLite transaction per insert command, refusals per document."""
+import logging
+
 from bson import ObjectId
 from nx_27017.handler import NeoSQLiteHandler
 
@@ -54,3 +56,51 @@ def test_inserts_inside_a_client_transaction_are_left_to_it(tmp_path):
     _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"n": 1}, {"n": 2}]})
     assert "BEGIN" not in seen and "COMMIT" not in seen and db.in_transaction
     db.execute("ROLLBACK")
+
+
+def _deep_copies(monkeypatch):
+    """(value, copy) for each object copy.deepcopy is asked to copy from now on (neosqlite imports it at each
+    call)."""
+    import copy
+    asked, real = [], copy.deepcopy
+
+    def noting(value, memo=None):
+        copied = real(value, memo)
+        asked.append((value, copied))
+        return copied
+    monkeypatch.setattr(copy, "deepcopy", noting)
+    return asked
+
+
+def test_an_insert_commands_documents_are_stored_whole_without_a_deep_copy(tmp_path, monkeypatch):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"warm": 1}]})
+    asked = _deep_copies(monkeypatch)
+    given = ObjectId()
+    documents = [{"_id": given, "n": 1, "other": {"ratio": 1.5, "tags": ["a", {"b": 2}]}, "raw": b"\x00\x01"},
+                 {"n": 2, "other": {}}]
+    reply = _insert(handler, {"insert": "logs", "$db": "t", "documents": documents})
+    # neosqlite still asks for a copy of each document, and is given the document itself
+    assert reply["n"] == 2 and len(asked) == 2 and all(copied is value for value, copied in asked)
+    stored = {doc["n"]: doc for doc in handler.get_database("t")["logs"].find({"n": {"$in": [1, 2]}})}
+    assert str(stored[1]["_id"]) == str(given) and str(reply["insertedIds"][0]) == str(given)
+    assert stored[1]["other"] == {"ratio": 1.5, "tags": ["a", {"b": 2}]} and bytes(stored[1]["raw"]) == b"\x00\x01"
+    assert str(stored[2]["_id"]) == str(reply["insertedIds"][1]) and stored[2]["other"] == {}
+
+
+def test_a_document_inserted_outside_an_insert_command_is_still_copied(tmp_path, monkeypatch):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    asked = _deep_copies(monkeypatch)
+    mine = {"n": 1, "other": {"k": 1}}
+    handler.get_database("t")["logs"].insert_one(mine)
+    [(value, copied)] = asked                   # neosqlite's deep copy, as for any caller
+    assert value is mine and copied is not mine and copied["other"] == {"k": 1} and copied["other"] is not mine["other"]
+    assert set(mine) == {"n", "other", "_id"}
+
+
+def test_the_insert_debug_message_does_not_format_the_documents(tmp_path, caplog):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    with caplog.at_level(logging.DEBUG, logger="nx_27017"):
+        _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"note": "needle-in-the-log"}]})
+    message = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("handle_insert sections"))
+    assert "needle-in-the-log" not in message and "1 sections" in message
