@@ -59,9 +59,9 @@ done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     "BENCHJSON {{\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d," ..
-    "\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p99\\":%d}}\\n",
+    "\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p99\\":%d,\\"max\\":%d}}\\n",
     summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), latency.max))
 end
 """
 

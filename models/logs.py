@@ -1,10 +1,8 @@
 """The `logs` collection: one entry per charged request, top-up, management action or error."""
-import re
-
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError
 
-from models.documents import filter_query, find_page, sort_spec
+from models.documents import contains_text, filter_query, find_page, sort_spec
 
 INSERT_SLICE = 500
 DUPLICATE_KEY = 11000
@@ -30,7 +28,7 @@ class Logs:
         await self.collection.create_index("trade_no", sparse=True)
 
     async def has_trade_no(self, trade_no: str) -> bool:
-        return await self.collection.count_documents({"trade_no": trade_no}, limit=1) > 0
+        return await self.collection.find_one({"trade_no": trade_no}, {"_id": 1}) is not None
 
     async def insert(self, entry: dict):
         await self.collection.insert_one(entry)
@@ -54,8 +52,7 @@ class Logs:
     def build_query(filters: dict) -> dict:
         query = filter_query(filters, _EXACT + _TEXT, "created_at")
         if filters.get("keyword"):
-            pattern = {"$regex": re.escape(filters["keyword"]), "$options": "i"}
-            query["$or"] = [{field: pattern} for field in _SEARCHED]
+            query.update(contains_text(_SEARCHED, filters["keyword"]))
         return query
 
     async def page(self, filters: dict, skip: int, limit: int):
@@ -63,9 +60,6 @@ class Logs:
             self.collection, self.build_query(filters), sort_spec("created_at"), skip, limit
         )
         return docs, total
-
-    async def find(self, filters: dict):
-        return self.collection.find(self.build_query(filters)).sort(sort_spec("created_at"))
 
     def cursor(self, filters: dict, batch_size: int, projection=None):
         """A cursor over a filtered selection, newest first, fetched from the server `batch_size` at a time
@@ -77,7 +71,9 @@ class Logs:
         """Sums over a filtered selection (only entries at or after `since` when given): entries, quota, tokens."""
         query = self.build_query(filters)
         if since:
-            query = {"$and": [query, {"created_at": {"$gte": since}}]}
+            # merged into the one span (not "$and"): the embedded server evaluates "$and" in Python
+            span = query.setdefault("created_at", {})
+            span["$gte"] = max(span.get("$gte", since), since)
         pipeline = [
             {"$match": query},
             {"$group": {"_id": None, "count": {"$sum": 1}, "quota": {"$sum": "$quota"},

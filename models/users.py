@@ -6,7 +6,7 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from models import quota
-from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
+from models.documents import count, find_page, from_doc, sort_spec, stored_id, to_doc
 
 ROLE_GUEST, ROLE_USER, ROLE_ADMIN, ROLE_ROOT = 0, 1, 10, 100
 STATUS_ENABLED, STATUS_DISABLED = 1, 2
@@ -110,7 +110,7 @@ class Users:
         return result.modified_count == 1
 
     async def count(self) -> int:
-        return await self.collection.count_documents({})
+        return await count(self.collection, {})
 
     async def update(self, user_id: int, fields: dict, below_role: int = None, quota_was: int = None) -> bool:
         """Set fields in one write. With `below_role`: only while the user's role is still lower (a

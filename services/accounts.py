@@ -235,10 +235,14 @@ class Accounts:
             raise AccountError(f"days must be 1 to {MAX_DASHBOARD_DAYS}")
         offset, today = local_today(utc_offset, now if now is not None else time.time())
         since = today - (days - 1) * DAY - offset
-        rows = await self.db.log_stats.daily_by_model(user.id, since, offset)
-        for row in rows:
-            row["day"] = day_text(row["day"])
-            row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]
+        rows = []
+        for start, groups in await self.db.log_stats.by_day("model_name", since, days, user_id=user.id):
+            for model in sorted(groups, key=lambda name: name or ""):
+                sums = groups[model]
+                rows.append({"day": day_text(start + offset), "model_name": model or "",
+                             "request_count": sums["requests"], "quota": sums["quota"],
+                             "prompt_tokens": sums["prompt_tokens"], "completion_tokens": sums["completion_tokens"],
+                             "tokens": sums["prompt_tokens"] + sums["completion_tokens"]})
         return rows
 
     async def current(self, user_id: int):

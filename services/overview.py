@@ -3,8 +3,20 @@ Days are those of the operator's time zone when the page sends its offset, else 
 import time
 
 from models.channels import STATUS_ENABLED
-from models.log_stats import DAY
+from models.log_stats import DAY, add_sums, day_totals, leaders
 from services.local_days import day_text, local_today
+
+WEEK_DAYS = 7
+TOP = 5
+
+
+def _traffic(days: list) -> dict:
+    """Requests, quota and tokens over days of LogStats.by_day."""
+    total = {}
+    for _, groups in days:
+        add_sums(total, day_totals(groups))
+    return {"requests": total.get("requests", 0), "quota": total.get("quota", 0),
+            "tokens": total.get("prompt_tokens", 0) + total.get("completion_tokens", 0)}
 
 
 class Overview:
@@ -16,19 +28,18 @@ class Overview:
     async def build(self, utc_offset: int = 0) -> dict:
         """`utc_offset`: the time zone's minutes east of UTC."""
         offset, local_today_start = local_today(utc_offset, self.clock())
-        local_week = local_today_start - 6 * DAY
-        today, week = local_today_start - offset, local_week - offset
-        per_day = await self.stats.per_day(week, offset)
-        days = [{"day": day_text(local_week + i * DAY), "quota": per_day.get(local_week + i * DAY, 0)}
-                for i in range(7)]
+        week = local_today_start - (WEEK_DAYS - 1) * DAY - offset
+        models = await self.stats.by_day("model_name", week, WEEK_DAYS)
+        users = await self.stats.by_day("username", week, WEEK_DAYS)
         return {
-            "today": await self.stats.totals(today),
-            "week": await self.stats.totals(week),
-            "days": days,
-            "top_models": [{"model_name": r["_id"], "quota": r["quota"], "requests": r["requests"]}
-                           for r in await self.stats.top("model_name", week)],
-            "top_users": [{"username": r["_id"], "quota": r["quota"], "requests": r["requests"]}
-                          for r in await self.stats.top("username", week)],
+            "today": _traffic(models[-1:]),
+            "week": _traffic(models),
+            "days": [{"day": day_text(start + offset), "quota": day_totals(groups)["quota"]}
+                     for start, groups in models],
+            "top_models": [{"model_name": name, "quota": sums["quota"], "requests": sums["requests"]}
+                           for name, sums in leaders(models, TOP)],
+            "top_users": [{"username": name, "quota": sums["quota"], "requests": sums["requests"]}
+                          for name, sums in leaders(users, TOP)],
             "channels": self._channel_health(),
         }
 

@@ -137,6 +137,25 @@ async def test_admin_search_by_keyword(gateway):
 
 
 @pytest.mark.gen_test(timeout=60)
+async def test_keyword_search_takes_the_text_as_it_is_and_pages_newest_first(gateway):
+    alice, _, admin = await people(gateway)
+    await gateway.services.db.logs.insert_many([
+        entry(alice.user, NOW - 3, content="模型 Ratio 1.5 (Vision)"), entry(alice.user, NOW - 2, content="模型 ratio 105"),
+        entry(alice.user, NOW - 1, content="Café au lait")])
+
+    async def contents(keyword, extra=""):
+        found = await listing(gateway, f"/api/log/search?keyword={keyword}{extra}", admin.cookie)
+        return [e["content"] for e in found["items"]], found["total"]
+
+    assert await contents("1.5") == (["模型 Ratio 1.5 (Vision)"], 1)           # "." is a dot, not any character
+    assert await contents("(vision)") == (["模型 Ratio 1.5 (Vision)"], 1)      # brackets are text; case ignored
+    assert await contents("模型%20RATIO") == (["模型 ratio 105", "模型 Ratio 1.5 (Vision)"], 2)
+    assert await contents("café") == (["Café au lait"], 1)
+    assert await contents("模型", "&p=2&page_size=1") == (["模型 Ratio 1.5 (Vision)"], 2)
+    assert await contents("模型", "&type=5") == ([], 0)
+
+
+@pytest.mark.gen_test(timeout=60)
 async def test_deleting_old_logs(gateway):
     _, _, admin = await people(gateway)
     root = await gateway.root()
