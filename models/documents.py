@@ -47,13 +47,14 @@ def filter_query(filters: dict, fields, time_field: str) -> dict:
     return query
 
 
-def contains_text(fields, text: str) -> dict:
-    """A query for documents with `text` inside any of `fields`, ASCII letters in either case. An `$expr`
-    ($indexOfCP in $toLower), not a `$regex`: in an aggregate the embedded server runs this in SQL, while
-    it tests a regex in Python, document by document. ($toLower changes ASCII letters only, hence the
-    needle's other letters are kept as they are.)"""
+def contains_text(fields, text: str, or_equal: dict = None) -> dict:
+    """A query for documents with `text` inside any of `fields`, ASCII letters in either case, or with the
+    values of `or_equal`. An `$expr` ($indexOfCP in $toLower), not a `$regex`: in an aggregate the embedded
+    server runs this in SQL, while it tests a regex in Python, document by document. ($toLower changes
+    ASCII letters only, hence the needle's other letters are kept as they are.)"""
     needle = "".join(c.lower() if c.isascii() else c for c in text)
     found = [{"$gte": [{"$indexOfCP": [{"$toLower": f"${field}"}, needle]}, 0]} for field in fields]
+    found += [{"$eq": [f"${field}", value]} for field, value in (or_equal or {}).items()]
     return {"$expr": {"$or": found}}
 
 
@@ -65,13 +66,20 @@ async def count(collection, query: dict) -> int:
     return rows[0]["n"] if rows else 0
 
 
-async def find_page(collection, query: dict, sort, skip: int, limit: int, projection=None):
-    """One page of documents and the total that matches. A query with `$expr` is asked as an aggregate:
-    the embedded server evaluates `$expr` in SQL there, in find() in Python."""
+async def find_list(collection, query: dict, sort=None, skip: int = 0, limit: int = 0, projection=None) -> list:
+    """Matching documents as a list (`limit` 0: all). A query with `$expr` is asked as an aggregate: the
+    embedded server evaluates `$expr` in SQL there, in find() in Python."""
     if "$expr" in query:
-        stages = [{"$match": query}, {"$sort": dict(sort)}, {"$skip": skip}, {"$limit": limit}]
-        cursor = await collection.aggregate(stages + ([{"$project": projection}] if projection else []))
+        stages = [{"$match": query}]
+        for stage, value in (("$sort", dict(sort or ())), ("$skip", skip), ("$limit", limit), ("$project", projection)):
+            if value:
+                stages.append({stage: value})
+        cursor = await collection.aggregate(stages)
     else:
-        cursor = collection.find(query, projection).sort(sort).skip(skip).limit(limit)
-    items = await cursor.to_list(length=limit)
-    return items, await count(collection, query)
+        cursor = collection.find(query, projection, skip=skip, limit=limit, sort=sort)
+    return await cursor.to_list(length=None)
+
+
+async def find_page(collection, query: dict, sort, skip: int, limit: int, projection=None):
+    """One page of documents and the total that matches."""
+    return await find_list(collection, query, sort, skip, limit, projection), await count(collection, query)

@@ -2,7 +2,7 @@
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError
 
-from models.documents import contains_text, filter_query, find_page, sort_spec
+from models.documents import contains_text, filter_query, find_list, find_page, sort_spec
 
 INSERT_SLICE = 500
 DUPLICATE_KEY = 11000
@@ -61,11 +61,27 @@ class Logs:
         )
         return docs, total
 
-    def cursor(self, filters: dict, batch_size: int, projection=None):
-        """A cursor over a filtered selection, newest first, fetched from the server `batch_size` at a time
-        (exports read it as a stream, never as one list)."""
-        return self.collection.find(self.build_query(filters), projection, batch_size=batch_size).sort(
-            sort_spec("created_at"))
+    async def in_chunks(self, filters: dict, size: int, newest_first: bool = True):
+        """The filtered selection in lists of about `size` entries, by time (entries of one second by id).
+        Each list is one query with a limit, walking on from where the last one ended, plus the rest of the
+        second it ended in: no side ever holds more than that. (The embedded server reads the whole result
+        of one cursor into memory at its first batch: hundreds of MB for a few hundred thousand entries.)"""
+        query = self.build_query(filters)
+        span = dict(query.get("created_at", {}))
+        direction, past = (DESCENDING, "$lt") if newest_first else (ASCENDING, "$gt")
+        while True:
+            walked = {**query, "created_at": span} if span else query
+            chunk = await find_list(self.collection, walked, [("created_at", direction)], limit=size)
+            full = len(chunk) == size
+            if full:                # the chunk may end inside a second: take that second whole
+                edge = chunk[-1]["created_at"]
+                chunk = [e for e in chunk if e["created_at"] != edge]
+                chunk += await find_list(self.collection, {**query, "created_at": edge})
+                span[past] = edge
+            if chunk:
+                yield sorted(chunk, key=lambda e: (e["created_at"], e["_id"]), reverse=newest_first)
+            if not full:
+                return
 
     async def totals(self, filters: dict, since: int = 0) -> dict:
         """Sums over a filtered selection (only entries at or after `since` when given): entries, quota, tokens."""

@@ -4,11 +4,10 @@ Codes are kept as One API keeps them (32 characters, unique) so administrators c
 from the list; a code becomes worthless the moment it is claimed.
 """
 import dataclasses
-import re
 
 from pymongo.errors import DuplicateKeyError
 
-from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
+from models.documents import contains_text, find_page, from_doc, sort_spec, stored_id, to_doc
 
 STATUS_ENABLED, STATUS_DISABLED, STATUS_USED = 1, 2, 3
 
@@ -58,10 +57,9 @@ class Redemptions:
     async def page(self, keyword: str, skip: int, limit: int):
         query = {}
         if keyword:
-            query = {"$or": [{"name": {"$regex": re.escape(keyword), "$options": "i"}}, {"key": keyword}]}
             number = stored_id(keyword)
-            if number is not None:
-                query["$or"].append({"_id": number})
+            exact = {"key": keyword, **({"_id": number} if number is not None else {})}
+            query = contains_text(("name",), keyword, exact)
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
         return [from_doc(Redemption, d) for d in docs], total
 

@@ -1,10 +1,9 @@
 """The `tokens` collection: users' `sk-` keys, found by a keyed hash of the key."""
 import dataclasses
-import re
 
 
 from models import quota
-from models.documents import find_page, from_doc, sort_spec, to_doc
+from models.documents import contains_text, find_page, from_doc, sort_spec, to_doc
 
 STATUS_ENABLED, STATUS_DISABLED, STATUS_EXPIRED, STATUS_EXHAUSTED = 1, 2, 3, 4
 NEVER = -1
@@ -81,7 +80,7 @@ class Tokens:
         """Tokens by name (part of it, any case) and/or by the hash of a full key; user_id None: everyone's."""
         query = {} if user_id is None else {"user_id": user_id}
         if keyword:
-            query["name"] = {"$regex": re.escape(keyword), "$options": "i"}
+            query.update(contains_text(("name",), keyword))
         if key_hash:
             query["key_hash"] = key_hash
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)

@@ -1,12 +1,11 @@
 """The `users` collection: accounts, roles and balances."""
 import dataclasses
-import re
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from models import quota
-from models.documents import count, find_page, from_doc, sort_spec, stored_id, to_doc
+from models.documents import contains_text, count, find_page, from_doc, sort_spec, stored_id, to_doc
 
 ROLE_GUEST, ROLE_USER, ROLE_ADMIN, ROLE_ROOT = 0, 1, 10, 100
 STATUS_ENABLED, STATUS_DISABLED = 1, 2
@@ -138,11 +137,9 @@ class Users:
     async def page(self, keyword: str, skip: int, limit: int, order: str = ""):
         query = {}
         if keyword:
-            pattern = {"$regex": re.escape(keyword), "$options": "i"}
-            query = {"$or": [{"username": pattern}, {"display_name": pattern}, {"email": pattern}]}
             number = stored_id(keyword)
-            if number is not None:
-                query["$or"].append({"_id": number})
+            query = contains_text(("username", "display_name", "email"), keyword,
+                                  {"_id": number} if number is not None else None)
         docs, total = await find_page(self.collection, query, sort_spec(ORDERS.get(order, "_id")), skip, limit)
         return [from_doc(User, d) for d in docs], total
 

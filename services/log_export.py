@@ -1,7 +1,7 @@
-"""Exporting a filtered selection of logs as CSV or JSON Lines, read from a MongoDB cursor in chunks.
+"""Exporting a filtered selection of logs as CSV or JSON Lines, read in chunks.
 
-The selection is never held whole: the cursor fetches `CHUNK_ROWS` documents per batch, and each chunk is
-handed to the writer (which sends and flushes it) before the next is read.
+The selection is never held whole: about `CHUNK_ROWS` entries are read at a time (Logs.in_chunks), and
+each chunk is handed to the writer (which sends and flushes it) before the next is read.
 """
 import csv
 import datetime
@@ -48,22 +48,12 @@ class LogExport:
         check_filters(filters)
 
     async def chunks(self, filters: dict, fmt: str, admin: bool):
-        """Bytes of the export, one chunk per `chunk_rows` entries (CSV starts with its header line)."""
+        """Bytes of the export, a chunk per about `chunk_rows` entries (CSV starts with its header line)."""
         columns = COLUMNS if admin else USER_COLUMNS
         if fmt == "csv":
             yield self._csv([columns])
-        cursor = self.db.logs.cursor(filters, self.chunk_rows)
-        rows = []
-        try:
-            async for doc in cursor:
-                rows.append(self._row(public_log(doc, admin), columns, fmt))
-                if len(rows) >= self.chunk_rows:
-                    yield self._encode(rows, fmt)
-                    rows = []
-            if rows:
-                yield self._encode(rows, fmt)
-        finally:
-            await cursor.close()
+        async for chunk in self.db.logs.in_chunks(filters, self.chunk_rows):
+            yield self._encode([self._row(public_log(doc, admin), columns, fmt) for doc in chunk], fmt)
 
     @staticmethod
     def _row(entry: dict, columns, fmt):

@@ -200,7 +200,7 @@ async def test_jsonl_export_and_bad_format(gateway):
 
 
 @pytest.mark.gen_test(timeout=60)
-async def test_export_reads_the_cursor_chunk_by_chunk(gateway):
+async def test_export_reads_the_selection_chunk_by_chunk(gateway):
     alice = await person(gateway, "alice")
     await gateway.services.db.logs.insert_many([entry(alice.user, NOW - i) for i in range(25)])
     export = LogExport(gateway.services.db, chunk_rows=10)
@@ -208,6 +208,27 @@ async def test_export_reads_the_cursor_chunk_by_chunk(gateway):
     assert [len(c.decode().splitlines()) for c in chunks] == [10, 10, 5]
     csv_chunks = [c async for c in export.chunks({"user_id": alice.user.id}, "csv", admin=False)]
     assert [len(c.decode().splitlines()) for c in csv_chunks] == [1, 10, 10, 5]
+
+
+@pytest.mark.gen_test(timeout=60)
+@pytest.mark.parametrize("newest_first", [True, False])
+async def test_chunks_take_every_entry_once_when_seconds_straddle_them(gateway, newest_first):
+    alice, bob = await person(gateway, "alice"), await person(gateway, "bob")
+    seconds = [NOW - 9] * 2 + [NOW - 8] * 7 + [NOW - 7] * 12 + [NOW - 6] * 6 + [NOW - 5] * 4
+    await gateway.services.db.logs.insert_many(
+        [entry(alice.user, at, content=f"call {i}") for i, at in enumerate(seconds)]
+        + [entry(bob.user, at, content="call of bob") for at in seconds[:9]])
+    logs = gateway.services.db.logs
+    filters = {"user_id": alice.user.id, "keyword": "CALL", "start_timestamp": NOW - 8, "end_timestamp": NOW - 6}
+
+    chunks = [chunk async for chunk in logs.in_chunks(filters, 5, newest_first=newest_first)]
+
+    walked = [(e["created_at"], e["_id"]) for chunk in chunks for e in chunk]
+    assert len(walked) == 7 + 12 + 6 and len(set(walked)) == len(walked)
+    assert walked == sorted(walked, reverse=newest_first)
+    assert all(e["username"] == "alice" for chunk in chunks for e in chunk)
+    # each chunk: at most its size, plus the rest of the second it ended in
+    assert all(len(chunk) <= 5 + 12 for chunk in chunks) and len(chunks) >= 3
 
 
 @pytest.mark.gen_test(timeout=60)

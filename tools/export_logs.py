@@ -13,7 +13,6 @@ import sys
 import ujson
 
 from conf.settings import SettingsError, load_settings
-from models import log_export
 from models.db import connect, pool_options
 from services.embedded_mongo import EmbeddedMongo
 
@@ -67,9 +66,10 @@ async def export(db, out, fmt: str, since: int = 0, until: int = 0, batch_size: 
     query = {**filters, "start_timestamp": since, "end_timestamp": until - 1 if until else 0}
     writer = WRITERS[fmt](out)
     count = 0
-    async for doc in log_export.stream(db.logs, query, batch_size):
-        writer.write(plain(doc))
-        count += 1
+    async for chunk in db.logs.in_chunks(query, batch_size, newest_first=False):
+        for doc in chunk:
+            writer.write(plain(doc))
+        count += len(chunk)
     return count
 
 
