@@ -1,6 +1,6 @@
 """Dashboards over a full log: how long each dashboard request takes when the embedded database holds a
-week of consumption entries, and what the relay's latency does meanwhile (every command on the embedded
-database waits for the one before it, so a slow dashboard query holds up quota refills and log writes).
+week of consumption entries, and what the relay serves meanwhile (a query the embedded database answers
+in Python, entry by entry, takes a core the relay would use).
 
 Run: python -m bench.dashboards [--logs 200000]"""
 import argparse
@@ -63,7 +63,8 @@ def timed(api, path, rounds=3) -> float:
 
 async def relay_latency(tollgate, workdir, busy=None) -> dict:
     """The relay at low concurrency, alone or while `busy` requests are asked again and again."""
-    script = write_script(os.path.join(workdir, "wrk.lua"), request_body(tollgate.model(False), False), tollgate.key)
+    body = request_body(tollgate.model(False), False)
+    script = write_script(os.path.join(workdir, "wrk.lua"), body, tollgate.key)
     stop = threading.Event()
     loop = threading.Thread(target=_repeat, args=(busy, stop), daemon=True) if busy else None
     if loop:

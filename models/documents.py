@@ -70,10 +70,8 @@ async def find_list(collection, query: dict, sort=None, skip: int = 0, limit: in
     """Matching documents as a list (`limit` 0: all). A query with `$expr` is asked as an aggregate: the
     embedded server evaluates `$expr` in SQL there, in find() in Python."""
     if "$expr" in query:
-        stages = [{"$match": query}]
-        for stage, value in (("$sort", dict(sort or ())), ("$skip", skip), ("$limit", limit), ("$project", projection)):
-            if value:
-                stages.append({stage: value})
+        steps = (("$sort", dict(sort or ())), ("$skip", skip), ("$limit", limit), ("$project", projection))
+        stages = [{"$match": query}] + [{stage: value} for stage, value in steps if value]
         cursor = await collection.aggregate(stages)
     else:
         cursor = collection.find(query, projection, skip=skip, limit=limit, sort=sort)

@@ -1,7 +1,6 @@
 """The `tokens` collection: users' `sk-` keys, found by a keyed hash of the key."""
 import dataclasses
 
-
 from models import quota
 from models.documents import contains_text, find_page, from_doc, sort_spec, to_doc
 
@@ -77,7 +76,8 @@ class Tokens:
         return result.deleted_count == 1
 
     async def page(self, user_id, keyword: str, skip: int, limit: int, key_hash: str = ""):
-        """Tokens by name (part of it, any case) and/or by the hash of a full key; user_id None: everyone's."""
+        """Tokens by name (part of it, ASCII letters in any case) and/or by the hash of a full key;
+        user_id None: everyone's."""
         query = {} if user_id is None else {"user_id": user_id}
         if keyword:
             query.update(contains_text(("name",), keyword))
