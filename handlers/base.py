@@ -139,6 +139,9 @@ class RelayCallBase(RelayHandler):
             await work(self.sink)
         finally:
             self.services.inflight.leave(self.sink)
+            # The handler and its sink hold each other: let go, so both are freed when the request is
+            # done instead of waiting for the garbage collector (which would walk every finished request).
+            self.sink = None
 
     def on_connection_close(self):
         if self.sink is not None:

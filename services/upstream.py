@@ -67,7 +67,7 @@ class UpstreamStream:
     process may hold thousands of these.)"""
 
     __slots__ = ("status", "headers", "error", "buffered", "_chunks", "_cancelled", "_done", "_client", "_curl",
-                 "_curl_info", "_waiter", "_give_up_at", "_timer", "_timer_at", "_head", "_future")
+                 "_curl_info", "_waiter", "_give_up_at", "_timer", "_timer_at", "_head")
 
     def __init__(self, upstream: Upstream, url, method, headers, body, timeout=None, follow_redirects=True):
         self.status = 0
@@ -93,8 +93,9 @@ class UpstreamStream:
             streaming_callback=self._on_chunk,
             prepare_curl_callback=self._own_handle,
         )
-        self._future = upstream.client.fetch(request, raise_error=False)
-        self._future.add_done_callback(self._on_done)
+        # The fetch's future is not kept: its answer holds the request, whose callbacks hold this stream,
+        # and that cycle would keep every finished stream alive until the garbage collector came by.
+        upstream.client.fetch(request, raise_error=False).add_done_callback(self._on_done)
 
     def _own_handle(self, curl):
         """Called as the transfer starts on a handle: kept to read the head from and to abort the transfer
@@ -139,7 +140,9 @@ class UpstreamStream:
             self.status = response.code
             self.headers = response.headers
         self._done = True
-        self._curl = None    # Tornado reuses the handle for other requests from now on
+        # Tornado reuses the handle for other requests from now on; its info holds the request, whose
+        # callbacks hold this stream (a cycle, left to the garbage collector if kept)
+        self._curl = self._curl_info = None
         self._headers_known()
         self._wake()
         self._disarm()
