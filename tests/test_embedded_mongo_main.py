@@ -1,8 +1,10 @@
 """The embedded database's insert handling: one SQLite transaction per insert command, refusals per document,
 no deep copy of the command's documents, and a debug message that does not print them."""
+import datetime
 import logging
 
 from bson import ObjectId
+from neosqlite.objectid import ObjectId as NeoObjectId
 from nx_27017.handler import NeoSQLiteHandler
 
 from services import embedded_mongo_main
@@ -106,3 +108,41 @@ def test_the_insert_debug_message_does_not_format_the_documents(tmp_path, caplog
         _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"note": "needle-in-the-log"}]})
     message = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("handle_insert sections"))
     assert "needle-in-the-log" not in message and "1 sections" in message
+
+
+def _stored_text(handler, db_name, oid) -> str:
+    """The JSON text the row of `oid` holds, with its own id written as ID."""
+    db = handler.get_database(db_name).db
+    [(text,)] = db.execute("SELECT data FROM logs WHERE _id = ?", (str(oid),)).fetchall()
+    return text.replace(str(oid), "ID")
+
+
+def test_a_plain_document_is_stored_as_neosqlite_stores_it_without_its_checks(tmp_path):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    plain = {"type": 2, "quota": 3, "ratio": 1.5, "is_stream": False, "group": None, "content": "模型 \"ok\"\n",
+             "other": {"frt": -1, "tags": ["a", {"b": [1, 2.25]}]}}
+    by_neosqlite = NeoObjectId()
+    handler.get_database("t")["logs"].insert_one({"_id": by_neosqlite, **plain})     # neosqlite's own way
+    statements = []
+    handler.get_database("t").db.set_trace_callback(statements.append)
+    fast = ObjectId()
+    reply = _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"_id": fast, **plain}]})
+    assert reply["n"] == 1 and str(reply["insertedIds"][0]) == str(fast)
+    assert _stored_text(handler, "t", fast) == _stored_text(handler, "t", by_neosqlite)
+    # one INSERT, and no json_valid round first: json.dumps made the text, so it is valid JSON
+    assert sum(s.startswith("INSERT") for s in statements) == 1 and not any("json_valid" in s for s in statements)
+    found = list(handler.get_database("t")["logs"].find({"other.frt": -1, "quota": 3}))
+    assert len(found) == 2 and {str(f["_id"]) for f in found} == {str(fast), str(by_neosqlite)}
+    assert all(f["content"] == plain["content"] and f["other"] == plain["other"] for f in found)
+
+
+def test_documents_that_are_not_plain_json_take_neosqlites_own_insert(tmp_path):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"warm": 1}]})
+    dated, nan = ObjectId(), ObjectId()
+    moment = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    reply = _insert(handler, {"insert": "logs", "$db": "t", "ordered": False,
+                              "documents": [{"_id": dated, "at": moment}, {"_id": nan, "x": float("nan")}]})
+    assert reply["n"] == 1 and len(reply["writeErrors"]) == 1 and reply["writeErrors"][0]["index"] == 1
+    [found] = handler.get_database("t")["logs"].find({"at": {"$exists": True}})
+    assert str(found["_id"]) == str(dated) and found["at"].replace(tzinfo=datetime.timezone.utc) == moment
