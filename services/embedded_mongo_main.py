@@ -25,11 +25,15 @@ import sqlite3
 import sys
 import threading
 
-from neosqlite.collection.query_helper import crud_operations as neo_crud
-from neosqlite.objectid import ObjectId as NeoObjectId
-from neosqlite.sql_utils import quote_table_name
 from nx_27017 import handler as nx_handler
 from nx_27017 import nx_27017
+
+try:    # neosqlite's internals (not pinned): where they moved, install() leaves nx-27017 as it ships
+    from neosqlite.collection.query_helper import crud_operations as neo_crud
+    from neosqlite.objectid import ObjectId as NeoObjectId
+    from neosqlite.sql_utils import quote_table_name
+except ImportError:
+    neo_crud = NeoObjectId = quote_table_name = None
 
 log = logging.getLogger("tollgate.embedded_db")
 _thread = threading.local()      # .in_insert_command: this thread runs an insert command
@@ -142,7 +146,7 @@ def install() -> bool:
         return True     # installed already
     unlocked = getattr(handler_class.handle_insert, "__wrapped__", None)
     if (unlocked is None or not hasattr(nx_handler, "_serialize") or not hasattr(nx_handler, "_msg_db_name")
-            or not hasattr(neo_helper, "_internal_insert")):
+            or not hasattr(neo_helper, "_internal_insert") or quote_table_name is None):
         log.warning("this nx-27017 is not the one Tollgate knows; inserts run as nx-27017 has them")
         return False
     handler_class.handle_insert = nx_handler._serialize(private_documents(one_transaction(unlocked)))
