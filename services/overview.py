@@ -3,7 +3,7 @@ Days are those of the operator's time zone when the page sends its offset, else 
 import time
 
 from models.channels import STATUS_ENABLED
-from models.log_stats import DAY, add_sums, day_totals, leaders
+from models.log_stats import DAY, SUMS, add_sums, day_totals, leaders
 from services.local_days import day_text, local_today
 
 WEEK_DAYS = 7
@@ -11,12 +11,12 @@ TOP = 5
 
 
 def _traffic(days: list) -> dict:
-    """Requests, quota and tokens over days of LogStats.by_day."""
-    total = {}
-    for _, groups in days:
-        add_sums(total, day_totals(groups))
-    return {"requests": total.get("requests", 0), "quota": total.get("quota", 0),
-            "tokens": total.get("prompt_tokens", 0) + total.get("completion_tokens", 0)}
+    """Requests, quota and tokens over [(day start, that day's totals)]."""
+    total = dict.fromkeys(SUMS, 0)
+    for _, sums in days:
+        add_sums(total, sums)
+    return {"requests": total["requests"], "quota": total["quota"],
+            "tokens": total["prompt_tokens"] + total["completion_tokens"]}
 
 
 class Overview:
@@ -31,11 +31,11 @@ class Overview:
         week = local_today_start - (WEEK_DAYS - 1) * DAY - offset
         models = await self.stats.by_day("model_name", week, WEEK_DAYS)
         users = await self.stats.by_day("username", week, WEEK_DAYS)
+        days = [(start, day_totals(groups)) for start, groups in models]
         return {
-            "today": _traffic(models[-1:]),
-            "week": _traffic(models),
-            "days": [{"day": day_text(start + offset), "quota": day_totals(groups)["quota"]}
-                     for start, groups in models],
+            "today": _traffic(days[-1:]),
+            "week": _traffic(days),
+            "days": [{"day": day_text(start + offset), "quota": sums["quota"]} for start, sums in days],
             "top_models": [{"model_name": name, "quota": sums["quota"], "requests": sums["requests"]}
                            for name, sums in leaders(models, TOP)],
             "top_users": [{"username": name, "quota": sums["quota"], "requests": sums["requests"]}
