@@ -1,10 +1,16 @@
 """The embedded database's insert handling: one SQLite transaction per insert command, refusals per document,
-no deep copy of the command's documents, and a debug message that does not print them."""
+no deep copy of the command's documents, a debug message that does not print them, a reply without the
+inserted ids, and ObjectIds converted as nx-27017 converts them."""
+import collections
 import datetime
+import decimal
 import logging
 
-from bson import ObjectId
+from bson import BSON, Decimal128, Int64, ObjectId
+from bson.son import SON
 from neosqlite.objectid import ObjectId as NeoObjectId
+from nx_27017 import utils as nx_utils
+from nx_27017 import wire_protocol as nx_wire
 from nx_27017.handler import NeoSQLiteHandler
 
 from services import embedded_mongo_main
@@ -86,9 +92,9 @@ def test_an_insert_commands_documents_are_stored_whole_without_a_deep_copy(tmp_p
     # neosqlite still asks for a copy of each document, and is given the document itself
     assert reply["n"] == 2 and len(asked) == 2 and all(copied is value for value, copied in asked)
     stored = {doc["n"]: doc for doc in handler.get_database("t")["logs"].find({"n": {"$in": [1, 2]}})}
-    assert str(stored[1]["_id"]) == str(given) and str(reply["insertedIds"][0]) == str(given)
+    assert str(stored[1]["_id"]) == str(given)
     assert stored[1]["other"] == {"ratio": 1.5, "tags": ["a", {"b": 2}]} and bytes(stored[1]["raw"]) == b"\x00\x01"
-    assert str(stored[2]["_id"]) == str(reply["insertedIds"][1]) and stored[2]["other"] == {}
+    assert stored[2]["_id"] and stored[2]["other"] == {}
 
 
 def test_a_document_inserted_outside_an_insert_command_is_still_copied(tmp_path, monkeypatch):
@@ -127,7 +133,7 @@ def test_a_plain_document_is_stored_as_neosqlite_stores_it_without_its_checks(tm
     handler.get_database("t").db.set_trace_callback(statements.append)
     fast = ObjectId()
     reply = _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"_id": fast, **plain}]})
-    assert reply["n"] == 1 and str(reply["insertedIds"][0]) == str(fast)
+    assert reply["n"] == 1
     assert _stored_text(handler, "t", fast) == _stored_text(handler, "t", by_neosqlite)
     # one INSERT, and no json_valid round first: json.dumps made the text, so it is valid JSON
     assert sum(s.startswith("INSERT") for s in statements) == 1 and not any("json_valid" in s for s in statements)
@@ -146,3 +152,57 @@ def test_documents_that_are_not_plain_json_take_neosqlites_own_insert(tmp_path):
     assert reply["n"] == 1 and len(reply["writeErrors"]) == 1 and reply["writeErrors"][0]["index"] == 1
     [found] = handler.get_database("t")["logs"].find({"at": {"$exists": True}})
     assert str(found["_id"]) == str(dated) and found["at"].replace(tzinfo=datetime.timezone.utc) == moment
+
+
+def test_an_insert_reply_carries_no_inserted_ids_as_mongodbs_does_not(tmp_path):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    taken = ObjectId()
+    assert _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"_id": taken}, {"n": 1}]}) == {"ok": 1, "n": 2}
+    reply = _insert(handler, {"insert": "logs", "$db": "t", "ordered": False,
+                              "documents": [{"_id": taken}, {"n": 2}]})
+    assert set(reply) == {"ok", "n", "writeErrors"} and reply["n"] == 1
+
+
+def _exact(value):
+    """`value` with the type of everything in it spelled out, ObjectIds of either kind by class and hex."""
+    if isinstance(value, dict):
+        return (type(value).__name__, [(k, _exact(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_exact(v) for v in value])
+    if isinstance(value, (ObjectId, NeoObjectId)):
+        return (type(value).__name__, str(value))
+    return (type(value).__name__, repr(value))
+
+
+def _varied(oid_class):
+    oid = oid_class()
+    return {
+        "_id": oid, "id": 0, "n": 5, "flag": True, "none": None, "ratio": 1.5, "text": "模型", "raw": b"\x00",
+        "at": datetime.datetime(2026, 1, 2), "price": decimal.Decimal("1.10"), "d128": Decimal128("2.5"),
+        "big": Int64(7), "tuple": (1, oid),
+        "nested": {"id": 0, "ids": [oid, {"id": 0, "deep": oid}], "zero": {"id": False}, "empty": {}},
+        "son": SON([("a", oid), ("id", 0)]), "ordered": collections.OrderedDict(b=[oid]),
+        "list": [1, "a", None, [oid, {"x": decimal.Decimal("3")}]],
+    }
+
+
+def test_objectids_are_converted_exactly_as_nx_27017_converts_them():
+    for doc in (_varied(ObjectId), _varied(NeoObjectId), {}, {"id": 0.0}, {"id": 1}):
+        assert _exact(embedded_mongo_main.to_neo_ids(doc)) == _exact(nx_utils.convert_bson_to_neo_objectids(doc))
+        assert _exact(embedded_mongo_main.to_bson_ids(doc)) == _exact(nx_utils.convert_neo_to_bson_objectids(doc))
+    for other in ([_varied(ObjectId)], ObjectId(), NeoObjectId(), decimal.Decimal("1"), "text", None):
+        assert _exact(embedded_mongo_main.to_neo_ids(other)) == _exact(nx_utils.convert_bson_to_neo_objectids(other))
+        assert _exact(embedded_mongo_main.to_bson_ids(other)) == _exact(nx_utils.convert_neo_to_bson_objectids(other))
+
+
+def test_the_faster_conversions_are_the_ones_commands_and_replies_use(tmp_path):
+    assert nx_wire._convert_objectids is embedded_mongo_main.to_bson_ids
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    oid = ObjectId()
+    converted = handler._convert_objectids({"_id": oid, "n": 1})
+    assert type(converted["_id"]) is NeoObjectId and str(converted["_id"]) == str(oid)
+    # a reply's bytes decode to the same document as with nx-27017's own conversion
+    document = {"cursor": {"id": 0, "firstBatch": [{"_id": NeoObjectId(), "price": decimal.Decimal("1.10")}]}, "ok": 1}
+    reply = nx_wire.ResponseBuilder.build_op_msg_reply(1, 2, document)
+    expected = BSON.encode(nx_utils.convert_neo_to_bson_objectids(document))
+    assert reply.endswith(expected)
