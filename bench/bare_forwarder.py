@@ -1,11 +1,17 @@
 """The yardstick: a bare Tornado handler that forwards each chat call to one upstream with
 CurlAsyncHTTPClient (upstream keep-alive), streams relayed chunk by chunk. No keys, no billing, no logs.
-Run: python -m bench.bare_forwarder PORT UPSTREAM_BASE_URL"""
+With PROCESSES > 1 it runs as that many processes on one port (SO_REUSEPORT, as Tollgate's workers do):
+what any pair of Tornado processes gains on this machine, beside the bench's own load generator and upstream.
+Run: python -m bench.bare_forwarder PORT UPSTREAM_BASE_URL [PROCESSES]"""
 import asyncio
 import json
+import os
+import signal
 import sys
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 AsyncHTTPClient.configure("tornado.curl_httpclient.CurlAsyncHTTPClient", max_clients=2000)
@@ -27,10 +33,29 @@ class Forward(RequestHandler):
             self.write(response.body or b"")
 
 
-async def main(port, upstream):
-    Application([(r"/.*", Forward)], upstream=upstream.rstrip("/")).listen(port, "127.0.0.1")
+async def serve(sockets, upstream):
+    HTTPServer(Application([(r"/.*", Forward)], upstream=upstream.rstrip("/"))).add_sockets(sockets)
     await asyncio.Event().wait()
 
 
+def main(port, upstream, processes=1):
+    """Each process gets its own listening socket, bound before any fork; the first process serves too and
+    takes the others down with it on SIGTERM."""
+    socket_sets = [bind_sockets(port, "127.0.0.1", reuse_port=processes > 1) for _ in range(processes)]
+    children = []
+    for sockets in socket_sets[1:]:
+        pid = os.fork()
+        if pid == 0:
+            asyncio.run(serve(sockets, upstream))
+        children.append(pid)
+
+    def stop(*_):
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    asyncio.run(serve(socket_sets[0], upstream))
+
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+    main(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)

@@ -148,7 +148,17 @@ def targets(cells, rounds=()) -> list:
         line("stream c=500 errors", st500 and str(st500.errors), "0", st500 and st500.errors == 0),
         row("chat c=50 2 workers ÷ 1 worker", _chat_ratio("tollgate-2w", "tollgate-1w"), "≥ 1.6×",
             "{:.2f}×".format, lambda v: v >= 1.6),
-    ]
+    ] + _for_scale(cells, rounds)
+
+
+def _for_scale(cells, rounds) -> list:
+    """Beside the 2-worker target: what the bare forwarder gains from a second process in the same run."""
+    value, values = median_of(cells, rounds, _chat_ratio("bare-tornado-2p", "bare-tornado"))
+    if value is None:
+        return []
+    each = ", ".join(f"{v:.2f}×" for v in values)
+    return [f"- for scale (not a target): chat c=50 bare forwarder, 2 processes ÷ 1: {value:.2f}× "
+            f"(median of {len(values)} rounds: {each})"]
 
 
 def record(text):

@@ -8,8 +8,10 @@ All targets are up at once and every cell (mode × concurrency) is measured on e
 ratios compare numbers taken minutes apart, not a whole run apart. The cells the targets' ratios are
 taken from (chat at concurrency 50, and at 1 for the added latency) then run --rounds more times, target
 after target, and each target's figure is the median of the rounds': a 3-s cell on a shared machine moves by
-a quarter from one minute to the next. At the end one Tollgate process holds --streams slow SSE streams at
-once (bench/streams.py)."""
+a quarter from one minute to the next. For scale, the bare forwarder also runs as 2 processes on one port in
+the chat cell at concurrency 50 (only there): what two processes gain on this machine beside the load
+generator and upstream, next to Tollgate's 2 workers ÷ 1. At the end one Tollgate process holds --streams
+slow SSE streams at once (bench/streams.py)."""
 import argparse
 import math
 import os
@@ -29,9 +31,12 @@ from bench.streams import run_streams_test, summary
 from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available, litellm_version
 from bench.tollgate import Tollgate, workers_supported
 
-TARGETS = ["upstream", "nginx-hop", "bare-tornado", "tollgate-1w", "tollgate-2w", "litellm"]
+TARGETS = ["upstream", "nginx-hop", "bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w", "litellm"]
 # The chat cells the targets compare, run again in each round: (concurrency, targets).
-ROUND_CELLS = ((50, ("bare-tornado", "tollgate-1w", "tollgate-2w", "litellm")), (1, ("upstream", "tollgate-1w")))
+ROUND_CELLS = ((50, ("bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w", "litellm")),
+               (1, ("upstream", "tollgate-1w")))
+# Targets measured in some cells only, (stream, concurrency); the others run every cell.
+ONLY_CELLS = {"bare-tornado-2p": {(False, 50)}}
 
 
 def parse_args(argv):
@@ -92,6 +97,10 @@ async def run_cell(target, upstream, stream, connections, args, state, everyone)
     return result, note
 
 
+def measured_in(name, stream, connections) -> bool:
+    return (stream, connections) in ONLY_CELLS.get(name, {(stream, connections)})
+
+
 def everyone_of(targets, upstream):
     everyone = {target.name: (target.pids, []) for target in targets}
     everyone["upstream"] = (upstream.pids, [])
@@ -106,7 +115,7 @@ async def run_cells(targets, upstream, plan, args, rows, notes, state, failed):
         for connections in plan["concurrency"]:
             for target in targets:
                 mode = "stream" if stream else "chat"
-                if target.name in failed:
+                if target.name in failed or not measured_in(target.name, stream, connections):
                     continue
                 if time.monotonic() > plan["deadline"]:
                     notes.append(f"{target.name} {mode} c={connections}: skipped, the run's time budget "
@@ -156,6 +165,8 @@ def build_target(name, workdir, upstream):
         return NginxHop(workdir, upstream.port, workers=2)
     if name == "bare-tornado":
         return bare_forwarder(workdir, upstream.port)
+    if name == "bare-tornado-2p":
+        return bare_forwarder(workdir, upstream.port, processes=2)
     if name.startswith("tollgate-"):
         return Tollgate(workdir, upstream.port, workers=int(name.split("-")[1].rstrip("w")))
     if name == "litellm":

@@ -78,10 +78,11 @@ class Process(Direct):
         stop(self.process)
 
 
-def bare_forwarder(workdir, upstream_port):
-    return Process("bare-tornado", workdir,
+def bare_forwarder(workdir, upstream_port, processes=1):
+    name = "bare-tornado" if processes == 1 else f"bare-tornado-{processes}p"
+    return Process(name, workdir,
                    lambda port: [sys.executable, "-m", "bench.bare_forwarder", str(port),
-                                 f"http://127.0.0.1:{upstream_port}"])
+                                 f"http://127.0.0.1:{upstream_port}", str(processes)])
 
 
 def litellm_available() -> str:

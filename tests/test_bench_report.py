@@ -43,3 +43,16 @@ def test_added_latency_and_a_target_never_measured():
     assert "0.80 ms (median of 3 rounds: 1.40 ms, 0.60 ms, 0.80 ms) (goal ≤ 1 ms): met" in verdicts["chat c=1 added p50"]
     assert verdicts["chat c=50 req/s ÷ LiteLLM"].endswith("(median of 2 rounds: 20.0×, 20.0×) (goal ≥ 20×): met")
     assert targets(cells, [])[0] == "- chat c=50 req/s ÷ LiteLLM: – (goal ≥ 20×): not measured"
+
+
+def test_the_bare_forwarders_own_two_process_ratio_is_shown_for_scale_only():
+    cells = _round(1000, 1500)
+    assert not any("for scale" in line for line in targets(cells, []))      # not measured: no line
+    cells[("bare-tornado-2p", False, 50)] = _chat(1700)
+    rounds = [_round(1000, 1500, bare=1000), _round(1000, 1500, bare=800)]
+    rounds[0][("bare-tornado-2p", False, 50)] = _chat(1800)
+    rounds[1][("bare-tornado-2p", False, 50)] = _chat(1200)
+    [line] = [line for line in targets(cells, rounds) if "for scale" in line]
+    assert line == ("- for scale (not a target): chat c=50 bare forwarder, 2 processes ÷ 1: 1.70× "
+                    "(median of 3 rounds: 1.70×, 1.80×, 1.50×)")
+    assert "goal" not in line and "met" not in line
