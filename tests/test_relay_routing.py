@@ -143,3 +143,18 @@ async def test_pinning_a_missing_or_disabled_channel(gateway, upstream):
     assert (disabled.status, disabled.json["error"]["code"]) == (503, "channel_disabled")
     assert upstream.requests == []
     assert await gateway.quota_of(admin) == 1_000_000
+
+
+@pytest.mark.gen_test
+async def test_pinning_a_channel_number_too_large_for_the_database(gateway, upstream):
+    admin = await gateway.make_user("boss", role=100, quota=1_000_000)
+    key = await gateway.make_token(admin)
+    await gateway.make_channel(upstream.url)
+
+    response = await chat(gateway, f"{key}-{2 ** 64}")
+    await gateway.settled()
+
+    assert (response.status, response.json["error"]["code"]) == (404, "channel_not_found")
+    assert upstream.requests == []
+    assert await gateway.quota_of(admin) == 1_000_000
+    assert (await chat(gateway, key)).status == 200      # the key itself still works
