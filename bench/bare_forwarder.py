@@ -47,6 +47,7 @@ def main(port, upstream, processes=1):
         pid = os.fork()
         if pid == 0:
             asyncio.run(serve(sockets, upstream))
+            os._exit(1)      # a child never goes on to fork others
         children.append(pid)
 
     def stop(*_):

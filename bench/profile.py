@@ -1,6 +1,6 @@
 """Where Tollgate spends its time under load: py-spy samples the gateway and the embedded database while
-wrk drives non-streaming (then streaming) chat completions at concurrency 50.
-Run: python -m bench.profile [--seconds 15] [--workers 1]"""
+wrk drives non-streaming (then streaming) chat completions at concurrency 50 (or --concurrency).
+Run: python -m bench.profile [--seconds 15] [--workers 1] [--concurrency 50]"""
 import argparse
 import asyncio
 import collections
@@ -66,7 +66,7 @@ async def profile(args):
         for stream in (False, True):
             script = write_script(os.path.join(workdir, "wrk.lua"), request_body(tollgate.model(stream), stream),
                                   tollgate.key)
-            await run_wrk(tollgate.url(stream), script, 50, 2)       # warm-up
+            await run_wrk(tollgate.url(stream), script, args.concurrency, 2)       # warm-up
             spies = []
             for name, pids in (("gateway", [tollgate.process.pid]), ("db", db_pid)):
                 for pid in pids:
@@ -77,11 +77,11 @@ async def profile(args):
                         command.append("--subprocesses")
                     spies.append((name, out, subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                                               stderr=subprocess.DEVNULL)))
-            summary, _, _ = await run_wrk(tollgate.url(stream), script, 50, args.seconds)
+            summary, _, _ = await run_wrk(tollgate.url(stream), script, args.concurrency, args.seconds)
             for _, _, spy in spies:
                 spy.wait()
             mode = "stream" if stream else "chat"
-            print(f"\n=== {mode}, concurrency 50: {summary['requests'] / (summary['duration_us'] / 1e6):.0f} req/s, "
+            print(f"\n=== {mode}, concurrency {args.concurrency}: {summary['requests'] / (summary['duration_us'] / 1e6):.0f} req/s, "
                   f"p50 {summary['p50'] / 1000:.1f} ms")
             for name, out, _ in spies:
                 print(f"--- {name}: " + (summarise(out) if os.path.exists(out) else "py-spy wrote nothing"))
@@ -95,6 +95,7 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=50)
     asyncio.run(profile(parser.parse_args()))
 
 

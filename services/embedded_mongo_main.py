@@ -16,7 +16,7 @@
 - nx-27017 formats the whole command into a debug message on every insert, whether or not debug messages
   are logged; the command's sections now print as their count.
 - An insert's reply carries no `insertedIds`: nx-27017 listed every inserted `_id` in it, which MongoDB
-  does not do and no driver reads, and converted and encoded them all (a seventh of its CPU per log entry).
+  does not do and no driver reads, and converted and encoded them all.
 - Documents are converted between the driver's ObjectId and neosqlite's (both ways: every command in,
   every reply out) without a function call per plain value; the result is the same as nx-27017's own
   conversion, which still takes every value that is not a plain string, number, boolean or null.
