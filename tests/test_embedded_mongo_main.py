@@ -6,7 +6,7 @@ import datetime
 import decimal
 import logging
 
-from bson import BSON, Decimal128, Int64, ObjectId
+from bson import BSON, Code, Decimal128, Int64, ObjectId
 from bson.son import SON
 from neosqlite.objectid import ObjectId as NeoObjectId
 from nx_27017 import utils as nx_utils
@@ -140,6 +140,35 @@ def test_a_plain_document_is_stored_as_neosqlite_stores_it_without_its_checks(tm
     found = list(handler.get_database("t")["logs"].find({"other.frt": -1, "quota": 3}))
     assert len(found) == 2 and {str(f["_id"]) for f in found} == {str(fast), str(by_neosqlite)}
     assert all(f["content"] == plain["content"] and f["other"] == plain["other"] for f in found)
+
+
+def test_a_plain_document_reads_back_as_from_neosqlites_own_insert(tmp_path, monkeypatch):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    plain = {"small": 1e-07, "large": 1e16, "negative_zero": -0.0, "tiny": 5e-324, "big": Int64(2 ** 40),
+             "text": "a/b \\ \u2028 \x00 é 模型", "code": Code("return 1"), "list": [1, [2.5, {"x": None}]]}
+    by_neosqlite = NeoObjectId()
+    handler.get_database("t")["logs"].insert_one({"_id": by_neosqlite, **plain})
+    conversions = []
+    monkeypatch.setattr(embedded_mongo_main, "to_neo_ids", conversions.append)
+    fast = ObjectId()
+    assert _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"_id": fast, **plain}]})["n"] == 1
+    assert conversions == []        # written straight from the command
+    found = {str(doc.pop("_id")): doc for doc in handler.get_database("t")["logs"].find({})}
+    assert _exact(found[str(fast)]) == _exact(found[str(by_neosqlite)])
+
+
+def test_an_objectid_below_the_top_takes_neosqlites_own_insert(tmp_path):
+    handler = NeoSQLiteHandler(data_dir=str(tmp_path))
+    inner = ObjectId()
+    assert _insert(handler, {"insert": "logs", "$db": "t", "documents": [{"_id": ObjectId(), "ref": inner}]})["n"] == 1
+    [found] = handler.get_database("t")["logs"].find({})
+    assert type(found["ref"]) is NeoObjectId and str(found["ref"]) == str(inner)
+
+
+def test_the_fast_insert_is_left_out_where_neosqlite_stores_ids_otherwise(monkeypatch):
+    assert embedded_mongo_main._ids_stored_as_known()
+    monkeypatch.setattr(NeoObjectId, "encode_for_storage", lambda self: {"$oid": self.hex})
+    assert not embedded_mongo_main._ids_stored_as_known()
 
 
 def test_documents_that_are_not_plain_json_take_neosqlites_own_insert(tmp_path):
