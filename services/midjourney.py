@@ -106,13 +106,14 @@ class MidjourneyService:
         return parent
 
     def _channel_for(self, caller, submit, group, parent):
-        channel_id = parent.channel_id if parent else caller.pinned_channel
-        if channel_id:
-            channel = self.routing.channels.get(channel_id)
+        if parent:
+            channel = self.routing.channels.get(parent.channel_id)
             if channel is None or channel.status != 1:
-                raise RelayError(503, f"The channel of this task ({channel_id}) is not available.",
+                raise RelayError(503, f"The channel of this task ({parent.channel_id}) is not available.",
                                  "channel_unavailable")
             return channel
+        if caller.pinned_channel:
+            return self.routing.pinned(caller.pinned_channel)
         channel = self.routing.pick(group, submit.model)
         if channel is None:
             raise RelayError(503, f"No channel is available for {submit.model} in the group {group} right now.",

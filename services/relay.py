@@ -207,7 +207,7 @@ class Relay:
         retries = 0 if pinned else self.options["RetryTimes"]
         tried, last_error = [], None
         for _ in range(retries + 1):
-            channel = self._pinned(pinned) if pinned else self.routing.pick(call.group, call.model, tried)
+            channel = self.routing.pinned(pinned) if pinned else self.routing.pick(call.group, call.model, tried)
             if channel is None or sink.gone:
                 break
             tried.append(channel.id)
@@ -227,14 +227,6 @@ class Relay:
             raise _for_client(last_error, call.request_id)
         raise RelayError(503, f"No channel is available for the model {call.model} in the group {call.group} "
                          "right now.", "no_available_channel")
-
-    def _pinned(self, channel_id):
-        channel = self.routing.channels.get(channel_id)
-        if channel is None:
-            raise RelayError(404, f"There is no channel {channel_id}.", "channel_not_found")
-        if channel.status != 1:
-            raise RelayError(503, f"Channel {channel_id} is disabled.", "channel_disabled")
-        return channel
 
     async def _one(self, call, channel, sink) -> Outcome:
         adaptor = adaptor_for(channel.type)

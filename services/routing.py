@@ -6,6 +6,7 @@ node, and every SYNC_FREQUENCY seconds; the hot path never queries MongoDB to ch
 import random
 
 from models.channels import STATUS_ENABLED
+from services.errors import RelayError
 
 SMOOTHING = 10   # added to every weight so that weight 0 still gets some traffic
 
@@ -52,6 +53,15 @@ class RoutingTable:
                 weights = [max(c.weight, 0) + SMOOTHING for c in candidates]
                 return self.rng.choices(candidates, weights)[0]
         return None
+
+    def pinned(self, channel_id: int):
+        """The channel an admin's key names (`sk-...-<id>`): 404 when there is none, 503 when it is off."""
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            raise RelayError(404, f"There is no channel {channel_id}.", "channel_not_found")
+        if channel.status != STATUS_ENABLED:
+            raise RelayError(503, f"Channel {channel_id} is disabled.", "channel_disabled")
+        return channel
 
     def mark_disabled(self, channel_id: int, status: int):
         """Take a channel out of rotation at once, before the next reload."""

@@ -142,6 +142,24 @@ async def test_no_channel_for_the_action_is_503(gateway, mj_upstream):
 
 
 @pytest.mark.gen_test
+async def test_an_admin_key_pinned_to_a_channel_is_answered_as_on_v1(gateway, mj_upstream):
+    admin, key = await mj_user(gateway, "boss", role=100)
+    channel = await mj_channel(gateway, mj_upstream)
+    off = await mj_channel(gateway, mj_upstream, name="off", status=2)
+
+    missing = await imagine(gateway, f"{key}-999")
+    disabled = await imagine(gateway, f"{key}-{off.id}")
+    assert mj_upstream.submits == []
+    pinned = await imagine(gateway, f"{key}-{channel.id}")
+
+    assert (missing.status, missing.json["error"]["code"]) == (404, "channel_not_found")
+    assert (disabled.status, disabled.json["error"]["code"]) == (503, "channel_disabled")
+    assert pinned.status == 200 and pinned.json["code"] == 1
+    assert (await task_doc(gateway, pinned.json["result"])).channel_id == channel.id
+    assert await gateway.quota_of(admin) == 1_000_000 - IMAGINE_COST
+
+
+@pytest.mark.gen_test
 async def test_each_submit_route_is_relayed_priced_by_its_action(gateway, mj_upstream):
     user, key = await mj_user(gateway)
     await mj_channel(gateway, mj_upstream, channel_type=5)
