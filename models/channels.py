@@ -1,9 +1,8 @@
 """The `channels` collection: upstream providers with their keys, models, groups and routing weights."""
 import dataclasses
-import re
 
 from models import quota
-from models.documents import find_page, from_doc, sort_spec, stored_id, to_doc
+from models.documents import contains_text, find_page, from_doc, sort_spec, stored_id, to_doc
 
 # Channel status, as One API numbers it.
 STATUS_UNKNOWN, STATUS_ENABLED, STATUS_MANUALLY_DISABLED, STATUS_AUTO_DISABLED = 0, 1, 2, 3
@@ -82,19 +81,20 @@ class Channels:
 
     async def page(self, keyword: str, skip: int, limit: int, group: str = "", model: str = "", status: int = 0):
         """Channels by keyword (name, base URL or id), group, model and status; each filter optional."""
+        # "$in" finds a list holding the value; a bare value would too on MongoDB, but nx-27017 matches
+        # it against the whole list in an aggregate (which counts the total), and so finds nothing there.
         query = {}
-        if keyword:
-            pattern = {"$regex": re.escape(keyword), "$options": "i"}
-            query["$or"] = [{"name": pattern}, {"base_url": pattern}]
-            number = stored_id(keyword)
-            if number is not None:
-                query["$or"].append({"_id": number})
         if group:
-            query["groups"] = group        # matches one element of the list
+            query["groups"] = {"$in": [group]}
         if model:
-            query["models"] = model
+            query["models"] = {"$in": [model]}
         if status:
             query["status"] = status
+        if keyword:
+            number = stored_id(keyword)
+            text = contains_text(("name", "base_url"), keyword, {"_id": number} if number is not None else None)
+            # Joined by $and: beside fields of its own level, nx-27017 counts an $expr holding $eq alone.
+            query = {"$and": [text, query]} if query else text
         docs, total = await find_page(self.collection, query, sort_spec("_id"), skip, limit)
         return [from_doc(Channel, d) for d in docs], total
 

@@ -139,15 +139,21 @@ async def test_search_by_keyword_group_model_and_status(gateway, upstream):
 
     async def ids(query):
         data = (await gateway.fetch(f"/api/channel/search?{query}", cookie=root)).json["data"]
+        assert data["total"] == len(data["items"])
         return [c["id"] for c in data["items"]]
 
     assert await ids("keyword=azure") == [a["id"]]
     assert await ids("keyword=WEST") == [b["id"]]
+    [c] = await create(gateway, root, "http://upstream.example", name="Gemini", models="gemini-pro", group="gem")
+    assert await ids(f"keyword={c['id']}&model=gemini-pro") == [c["id"]]  # its id (no digit in its name or URL)
+    assert sorted(await ids("keyword=127.0.0")) == [a["id"], b["id"]]    # inside the base URL
+    assert await ids("keyword=127.0.0&model=gpt-4o") == [a["id"]]
+    assert await ids("keyword=a.ure") == []                              # plain text, not a pattern
     assert await ids("group=default") == [b["id"]]
     assert await ids("model=gpt-4o") == [a["id"]]
     assert await ids("model=gpt-4o&group=default") == []
     assert await ids("status=2") == [b["id"]]
-    assert sorted(await ids("")) == [a["id"], b["id"]]
+    assert sorted(await ids("")) == [a["id"], b["id"], c["id"]]
     await refused(gateway, "/api/channel/search?status=9", cookie=root, status=400)
 
 
