@@ -151,14 +151,21 @@ def targets(cells, rounds=()) -> list:
     ] + _for_scale(cells, rounds)
 
 
+# Beside the 2-worker target, for scale: what a second process gains in the same run (name, base, what).
+SCALE_PAIRS = (("bare-tornado-2p", "bare-tornado", "bare forwarder, 2 processes ÷ 1"),
+               ("tollgate-2w-nolog", "tollgate-1w-nolog",
+                "Tollgate with consumption logs off (no writes to the embedded database), 2 workers ÷ 1"))
+
+
 def _for_scale(cells, rounds) -> list:
-    """Beside the 2-worker target: what the bare forwarder gains from a second process in the same run."""
-    value, values = median_of(cells, rounds, _chat_ratio("bare-tornado-2p", "bare-tornado"))
-    if value is None:
-        return []
-    each = ", ".join(f"{v:.2f}×" for v in values)
-    return [f"- for scale (not a target): chat c=50 bare forwarder, 2 processes ÷ 1: {value:.2f}× "
-            f"(median of {len(values)} rounds: {each})"]
+    lines = []
+    for name, base, what in SCALE_PAIRS:
+        value, values = median_of(cells, rounds, _chat_ratio(name, base))
+        if value is not None:
+            each = ", ".join(f"{v:.2f}×" for v in values)
+            lines.append(f"- for scale (not a target): chat c=50 {what}: {value:.2f}× "
+                         f"(median of {len(values)} rounds: {each})")
+    return lines
 
 
 def record(text):

@@ -10,7 +10,9 @@ taken from (chat at concurrency 50, and at 1 for the added latency) then run --r
 after target, and each target's figure is the median of the rounds': a 3-s cell on a shared machine moves by
 a quarter from one minute to the next. For scale, the bare forwarder also runs as 2 processes on one port in
 the chat cell at concurrency 50 (only there): what two processes gain on this machine beside the load
-generator and upstream, next to Tollgate's 2 workers ÷ 1. At the end one Tollgate process holds --streams
+generator and upstream, next to Tollgate's 2 workers ÷ 1. So does Tollgate with consumption logs off
+(LogConsumeEnabled), 1 and 2 workers: its own 2 ÷ 1 without the embedded database's work, which with 1 worker
+runs on the spare core and with 2 takes a share of the two the workers need. At the end one Tollgate process holds --streams
 slow SSE streams at once (bench/streams.py)."""
 import argparse
 import math
@@ -31,12 +33,15 @@ from bench.streams import run_streams_test, summary
 from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available, litellm_version
 from bench.tollgate import Tollgate, workers_supported
 
-TARGETS = ["upstream", "nginx-hop", "bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w", "litellm"]
+TARGETS = ["upstream", "nginx-hop", "bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w",
+           "tollgate-1w-nolog", "tollgate-2w-nolog", "litellm"]
+FOR_SCALE = ("bare-tornado-2p", "tollgate-1w-nolog", "tollgate-2w-nolog")
 # The chat cells the targets compare, run again in each round: (concurrency, targets).
-ROUND_CELLS = ((50, ("bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w", "litellm")),
+ROUND_CELLS = ((50, ("bare-tornado", "bare-tornado-2p", "tollgate-1w", "tollgate-2w", "tollgate-1w-nolog",
+                     "tollgate-2w-nolog", "litellm")),
                (1, ("upstream", "tollgate-1w")))
 # Targets measured in some cells only, (stream, concurrency); the others run every cell.
-ONLY_CELLS = {"bare-tornado-2p": {(False, 50)}}
+ONLY_CELLS = {name: {(False, 50)} for name in FOR_SCALE}
 
 
 def parse_args(argv):
@@ -168,7 +173,8 @@ def build_target(name, workdir, upstream):
     if name == "bare-tornado-2p":
         return bare_forwarder(workdir, upstream.port, processes=2)
     if name.startswith("tollgate-"):
-        return Tollgate(workdir, upstream.port, workers=int(name.split("-")[1].rstrip("w")))
+        return Tollgate(workdir, upstream.port, workers=int(name.split("-")[1].rstrip("w")),
+                        consume_logs=not name.endswith("-nolog"))
     if name == "litellm":
         return LiteLLM(workdir, upstream.port)
     raise SystemExit(f"unknown target {name}")
@@ -200,7 +206,7 @@ def start_targets(names, workdir, upstream, rows, notes) -> list:
 
 
 def why_skipped(name) -> str:
-    if name == "tollgate-2w" and not workers_supported():
+    if name.startswith("tollgate-2w") and not workers_supported():
         return "not available: server.py has no --workers yet"
     if name == "litellm":
         return litellm_available()
@@ -227,7 +233,7 @@ async def main(argv=None):
         if False in plan["modes"]:
             rounds = await run_rounds(targets, upstream, plan, args, notes, state, failed)
         for target in targets:
-            if isinstance(target, Tollgate):
+            if isinstance(target, Tollgate) and target.consume_logs:   # no logs, nothing to compare
                 wait_idle(target.cpu_groups, timeout=120)
                 check = target.money_check()
                 money.append((target.name, check))

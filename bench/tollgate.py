@@ -58,9 +58,10 @@ class Api:
 
 
 class Tollgate:
-    def __init__(self, workdir, upstream_port, workers=1, name=None, env=None):
-        self.name = name or f"tollgate-{workers}w"
+    def __init__(self, workdir, upstream_port, workers=1, name=None, env=None, consume_logs=True):
+        self.name = name or f"tollgate-{workers}w" + ("" if consume_logs else "-nolog")
         self.workers = workers
+        self.consume_logs = consume_logs   # False: LogConsumeEnabled off, no log entry per request
         self.env = env or {}
         self.dir = os.path.join(workdir, self.name)
         os.makedirs(self.dir, exist_ok=True)
@@ -118,6 +119,8 @@ class Tollgate:
     def _set_up(self):
         base = f"http://127.0.0.1:{self.port}"
         root = Api(base).login("root", "123456")
+        if not self.consume_logs:
+            root.ok("/api/option/", "PUT", {"key": "LogConsumeEnabled", "value": "false"})
         for name, model, path in (("bench-json", MODEL, "json"), ("bench-sse", STREAM_MODEL, "sse")):
             root.ok("/api/channel/", "POST", {
                 "name": name, "type": 1, "key": "sk-bench-upstream", "models": model, "group": "default",

@@ -56,3 +56,19 @@ def test_the_bare_forwarders_own_two_process_ratio_is_shown_for_scale_only():
     assert line == ("- for scale (not a target): chat c=50 bare forwarder, 2 processes ÷ 1: 1.70× "
                     "(median of 3 rounds: 1.70×, 1.80×, 1.50×)")
     assert "goal" not in line and "met" not in line
+
+
+def test_tollgates_own_two_worker_ratio_without_consumption_logs_is_shown_for_scale_only():
+    cells = _round(1000, 1500)
+    cells[("tollgate-1w-nolog", False, 50)] = _chat(1000)
+    cells[("tollgate-2w-nolog", False, 50)] = _chat(1600)
+    rounds = [_round(1000, 1500), _round(1000, 1500)]
+    rounds[0][("tollgate-1w-nolog", False, 50)] = _chat(1000)
+    rounds[0][("tollgate-2w-nolog", False, 50)] = _chat(1700)
+    rounds[1][("tollgate-1w-nolog", False, 50)] = _chat(900)   # its 2-worker cell failed in this round
+    [line] = [line for line in targets(cells, rounds) if "for scale" in line]
+    assert line == ("- for scale (not a target): chat c=50 Tollgate with consumption logs off (no writes to the "
+                    "embedded database), 2 workers ÷ 1: 1.65× (median of 2 rounds: 1.60×, 1.70×)")
+    verdicts = [line for line in targets(cells, rounds) if "2 workers ÷ 1 worker" in line]
+    assert verdicts == ["- chat c=50 2 workers ÷ 1 worker: 1.50× (median of 3 rounds: 1.50×, 1.50×, 1.50×) "
+                        "(goal ≥ 1.6×): NOT met"]
