@@ -55,7 +55,7 @@ def parse_args(argv):
     parser.add_argument("--modes", default="chat,stream", help="chat, stream or both (default both)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="extra rounds of the cells the targets compare (default 3; the whole run then "
-                             "takes about 8½ minutes on 2 cores)")
+                             "takes about 9 minutes on 2 cores)")
     parser.add_argument("--budget", type=int, default=540,
                         help="seconds after which the remaining runs are skipped (default 540)")
     parser.add_argument("--streams", type=int, default=5000,
