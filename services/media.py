@@ -159,8 +159,8 @@ class MediaRelay:
         pinned = call.caller.pinned_channel
         routing, tried, last = self.relay.routing, [], None
         for _ in range((0 if pinned else self.relay.options["RetryTimes"]) + 1):
-            channel = routing.channels.get(pinned) if pinned else routing.pick(call.group, call.model, tried)
-            if channel is None or channel.status != 1:
+            channel = routing.pinned(pinned) if pinned else routing.pick(call.group, call.model, tried)
+            if channel is None:
                 break
             tried.append(channel.id)
             try:

@@ -13,6 +13,7 @@ import time
 
 import ujson
 
+from models.channels import STATUS_ENABLED
 from models.logs import TYPE_CONSUME, TYPE_REFUND
 from models.mj_tasks import MjTask
 from services.adaptors import midjourney as mj
@@ -108,7 +109,7 @@ class MidjourneyService:
     def _channel_for(self, caller, submit, group, parent):
         if parent:
             channel = self.routing.channels.get(parent.channel_id)
-            if channel is None or channel.status != 1:
+            if channel is None or channel.status != STATUS_ENABLED:
                 raise RelayError(503, f"The channel of this task ({parent.channel_id}) is not available.",
                                  "channel_unavailable")
             return channel

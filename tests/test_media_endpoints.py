@@ -290,3 +290,20 @@ def test_durations_an_upstream_may_report():
     for unusable in (b'{"duration": true}', b'{"duration": -1}', b'{"duration": "7"}', b"hi", b"[1]"):
         assert reported_seconds(unusable) is None
     assert audio_seconds(b"\x00" * 1000) is None and audio_seconds(mp3_bytes(100)) > 2.6
+
+
+@pytest.mark.gen_test
+async def test_a_key_pinned_to_a_missing_or_disabled_channel_is_answered_as_on_chat(gateway, media):
+    admin = await gateway.make_user("boss", role=100, quota=10_000_000)
+    key = await gateway.make_token(admin)
+    await gateway.make_channel(media.url, key="key-ok", models=MODELS)
+    off = await gateway.make_channel(media.url, key="key-off", models=MODELS, status=2)
+    body = {"model": "dall-e-2", "prompt": "a cat"}
+
+    missing = await gateway.fetch("/v1/images/generations", "POST", json=body, key=f"{key}-999")
+    disabled = await gateway.fetch("/v1/images/generations", "POST", json=body, key=f"{key}-{off.id}")
+
+    assert (missing.status, missing.json["error"]["code"]) == (404, "channel_not_found")
+    assert (disabled.status, disabled.json["error"]["code"]) == (503, "channel_disabled")
+    assert media.requests == []
+    assert await billed(gateway, admin) == 0
