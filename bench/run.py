@@ -12,8 +12,8 @@ a quarter from one minute to the next. For scale, the bare forwarder also runs a
 the chat cell at concurrency 50 (only there): what two processes gain on this machine beside the load
 generator and upstream, next to Tollgate's 2 workers ÷ 1. So does Tollgate with consumption logs off
 (LogConsumeEnabled), 1 and 2 workers: its own 2 ÷ 1 without the embedded database's work, which with 1 worker
-runs on the spare core and with 2 takes a share of the two the workers need. At the end one Tollgate process holds --streams
-slow SSE streams at once (bench/streams.py)."""
+runs on the spare core and with 2 takes a share of the two the workers need. At the end one Tollgate process
+holds --streams slow SSE streams at once (bench/streams.py)."""
 import argparse
 import math
 import os
