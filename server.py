@@ -17,6 +17,7 @@ from tornado.netutil import bind_sockets
 from conf.settings import VERSION, SettingsError, describe, load_settings
 from handlers import make_app
 from services.embedded_mongo import EmbeddedMongo
+from services.event_loop import ParkingMainLoop
 from services.log_files import ACCESS, setup_logging
 from services.runtime import build_services
 
@@ -69,6 +70,7 @@ def start_database(settings):
 async def serve(settings, mongodb_uri, sockets, notify=True, metrics_peers=()):
     """Serve until SIGTERM/SIGINT, then stop accepting, let open calls finish and settle, and close.
     `metrics_peers`: the private loopback ports of the other workers, asked for their metrics."""
+    ParkingMainLoop()      # Tornado's IOLoop on this loop, made before anything asks for one
     services = await build_services(settings, mongodb_uri)
     services.start_sync()
     tune_memory()

@@ -14,19 +14,22 @@ chunks itself and delivers them from the loop a moment later, a loop callback pe
 
 libcurl asks, a few times per request, to watch a socket or to be called back after a delay. Tornado
 answers through its IOLoop wrappers and schedules even "call me now" and "no timer" as timers; this
-client hands both straight to the asyncio loop underneath, which costs about a tenth of the client's time
-per request.
+client hands timers straight to the asyncio loop underneath, which costs about a tenth of the client's
+time per request, and watches sockets through an epoll set of its own (services/socket_watch.py), which
+spares uvloop a new poll handle per request.
 """
 import pycurl
 from tornado.curl_httpclient import CurlAsyncHTTPClient
 from tornado.escape import utf8
-from tornado.ioloop import IOLoop
+
+from services.socket_watch import READ, WRITE, SocketWatch
 
 USER_AGENT = "Mozilla/5.0 (compatible; pycurl)"      # what Tornado's set-up sends
 WEB_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 # Always sent empty, which tells libcurl to leave them out: "Expect: 100-continue" stalls uploads on
 # servers that do not answer it, and "Pragma: no-cache" is not ours to add.
 QUIET_HEADERS = [b"Expect:", b"Pragma:"]
+_EPOLL_EVENTS = {pycurl.POLL_IN: READ, pycurl.POLL_OUT: WRITE, pycurl.POLL_INOUT: READ | WRITE}
 
 
 def _lean(proxy) -> bool:
@@ -40,6 +43,10 @@ def _lean(proxy) -> bool:
 
 
 class LeanCurlClient(CurlAsyncHTTPClient):
+    def initialize(self, *args, **kwargs):
+        super().initialize(*args, **kwargs)
+        self._watch = SocketWatch(self.io_loop.asyncio_loop, self._sockets_ready)
+
     # The event loop --------------------------------------------------------------------------------
     def _set_timeout(self, msecs: int):
         """libcurl's timer: -1 removes it, 0 asks to be called at once."""
@@ -53,24 +60,22 @@ class LeanCurlClient(CurlAsyncHTTPClient):
             self._timeout = loop.call_later(msecs / 1000, self._handle_timeout)
 
     def _handle_socket(self, event: int, fd: int, multi, data):
-        """Watch `fd` as libcurl asks. The old watch is always removed first: libcurl may have closed the
-        socket and opened another with the same number, which the loop cannot tell."""
-        self._unwatch(fd)
-        if event in (pycurl.POLL_REMOVE, pycurl.POLL_NONE):
-            return
-        loop = self.io_loop.asyncio_loop
-        if event & pycurl.POLL_IN:
-            loop.add_reader(fd, self._handle_events, fd, IOLoop.READ)
-        if event & pycurl.POLL_OUT:
-            loop.add_writer(fd, self._handle_events, fd, IOLoop.WRITE)
-        self._fds[fd] = event
+        """Watch `fd` as libcurl asks (services/socket_watch.py: a socket let go of stays parked)."""
+        self._watch.want(fd, _EPOLL_EVENTS.get(event, 0))
 
-    def _unwatch(self, fd: int):
-        event = self._fds.pop(fd, 0)
-        if event & pycurl.POLL_IN:
-            self.io_loop.asyncio_loop.remove_reader(fd)
-        if event & pycurl.POLL_OUT:
-            self.io_loop.asyncio_loop.remove_writer(fd)
+    def _sockets_ready(self, ready):
+        """Let libcurl act on every ready socket, then hand out what finished, once for them all."""
+        socket_action = self._multi.socket_action
+        for fd, events in ready:
+            action = (pycurl.CSELECT_IN if events & READ else 0) | (pycurl.CSELECT_OUT if events & WRITE else 0)
+            while True:
+                try:
+                    code, _ = socket_action(fd, action)
+                except pycurl.error as e:
+                    code = e.args[0]
+                if code != pycurl.E_CALL_MULTI_PERFORM:
+                    break
+        self._finish_pending_requests()
 
     def abort(self, curl):
         """End a running transfer now, as failed ("aborted"); its handle serves the next request. Only
@@ -82,8 +87,7 @@ class LeanCurlClient(CurlAsyncHTTPClient):
         self._process_queue()
 
     def close(self):
-        for fd in list(self._fds):
-            self._unwatch(fd)
+        self._watch.close()
         super().close()
 
     # Requests --------------------------------------------------------------------------------------

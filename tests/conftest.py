@@ -16,11 +16,22 @@ sys.path.insert(0, ROOT)
 from conf.settings import load_settings  # noqa: E402
 from handlers import make_app  # noqa: E402
 from services.embedded_mongo import EmbeddedMongo, free_port  # noqa: E402
+from services.event_loop import ParkingLoop  # noqa: E402
 from services.runtime import build_services  # noqa: E402
 from tests.client import GatewayClient  # noqa: E402
 from tests.upstreams.openai_mock import MockState, make_mock_app  # noqa: E402
 
 _db_names = itertools.count(1)
+
+
+@pytest.fixture
+def io_loop():
+    """The test's IOLoop: the one server.py runs on (services/event_loop.py), with an asyncio loop of its own."""
+    loop = ParkingLoop()
+    loop.make_current()
+    yield loop
+    loop.clear_current()
+    loop.close(all_fds=True)
 
 
 @pytest.fixture(scope="session")

@@ -89,9 +89,10 @@ async def test_many_calls_at_once_and_in_a_row_share_kept_alive_connections(echo
     assert [r.body for r in responses] == bodies
     for body in bodies[:20]:
         assert (await upstream.fetch(f"{echo}/echo", "POST", {}, body)).body == body
-    assert len(upstream.client._fds) <= 20          # at most one connection per handle is watched
+    # at most one connection per handle, and libcurl's own wake-up eventfd, all parked between calls
+    assert len(upstream.client._watch.watched) <= 21 and set(upstream.client._watch.watched.values()) == {0}
     upstream.close()
-    assert upstream.client._fds == {}               # closed: the loop watches none of its sockets
+    assert upstream.client._watch.watched == {}          # closed: none of its sockets is watched
 
 
 @pytest.mark.gen_test
