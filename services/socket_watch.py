@@ -3,8 +3,7 @@ as one file.
 
 libcurl asks to watch a connection's socket when a transfer starts on it and to stop when the transfer
 ends, so every upstream call would add and remove a watch. On uvloop each such pair costs a new poll
-handle, about seven system calls (a test registration, removals, an io_uring submission) and a tenth of
-the client's time per request. Here a socket libcurl lets go of stays in the set, parked: its events are
+handle and about seven system calls (a test registration, removals, an io_uring submission). Here a socket libcurl lets go of stays in the set, parked: its events are
 ignored, and the next transfer on the same kept-alive connection takes it up again with a single
 `epoll_ctl`. A parked socket that libcurl closes leaves the set by itself (the kernel drops a closed
 file from every epoll set); when libcurl opens another under the same number, taking it up finds the
@@ -44,7 +43,7 @@ class SocketWatch:
             return
         if old is None:
             self._epoll.register(fd, events)
-        else:
+        else:       # a parked socket too, even for the same events: it may be another socket by now
             try:
                 self._epoll.modify(fd, events)
             except FileNotFoundError:    # closed while parked: this is another socket under that number
