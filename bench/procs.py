@@ -51,8 +51,8 @@ def _stat(pid):
     return int(fields[1]), int(fields[11]) + int(fields[12])   # ppid, utime + stime
 
 
-def tree_cpu_seconds(root_pids, exclude=()) -> float:
-    """CPU seconds used so far by the given processes and all their descendants (less the excluded trees)."""
+def _process_table():
+    """({pid: (ppid, CPU ticks)}, {pid: [child pids]}) of every process now running."""
     stats = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -63,6 +63,16 @@ def tree_cpu_seconds(root_pids, exclude=()) -> float:
     children = {}
     for pid, (ppid, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
+    return stats, children
+
+
+def child_pids(pid: int) -> list:
+    return sorted(_process_table()[1].get(pid, []))
+
+
+def tree_cpu_seconds(root_pids, exclude=()) -> float:
+    """CPU seconds used so far by the given processes and all their descendants (less the excluded trees)."""
+    stats, children = _process_table()
     total, todo, seen = 0, list(root_pids), set(exclude)
     while todo:
         pid = todo.pop()

@@ -13,6 +13,7 @@ import tempfile
 
 from bench.load import request_body, run_wrk, write_script
 from bench.nginx import Nginx, upstream_conf
+from bench.procs import child_pids
 from bench.tollgate import Tollgate
 
 
@@ -55,6 +56,33 @@ def summarise(raw_path, top=15):
     return "\n".join(lines)
 
 
+def gateway_pids(tollgate, db_pids) -> list:
+    """The processes that serve requests: the server itself with 1 worker, else its workers (not the
+    embedded database, which is its child too)."""
+    if tollgate.workers == 1:
+        return [tollgate.process.pid]
+    return [pid for pid in child_pids(tollgate.process.pid) if pid not in db_pids]
+
+
+def spy(pid, out, seconds):
+    command = [py_spy(), "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o", out,
+               "--nonblocking"]
+    return out, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def summarise_all(outs) -> str:
+    """One summary of several processes' samples (collapsed stacks add up line by line)."""
+    written = [out for out in outs if os.path.exists(out)]
+    if not written:
+        return "py-spy wrote nothing"
+    merged = written[0] + ".all"
+    with open(merged, "w") as f:
+        for out in written:
+            with open(out) as part:
+                f.write(part.read())
+    return summarise(merged)
+
+
 async def profile(args):
     workdir = tempfile.mkdtemp(prefix="tollgate-profile-")
     os.environ["BENCH_WORKDIR"] = workdir
@@ -67,24 +95,16 @@ async def profile(args):
             script = write_script(os.path.join(workdir, "wrk.lua"), request_body(tollgate.model(stream), stream),
                                   tollgate.key)
             await run_wrk(tollgate.url(stream), script, args.concurrency, 2)       # warm-up
-            spies = []
-            for name, pids in (("gateway", [tollgate.process.pid]), ("db", db_pid)):
-                for pid in pids:
-                    out = os.path.join(workdir, f"{name}-{pid}-{'stream' if stream else 'chat'}.txt")
-                    command = [py_spy(), "record", "-p", str(pid), "-d", str(args.seconds), "-r", "200", "-f",
-                               "raw", "-o", out, "--nonblocking"]
-                    if name == "gateway" and args.workers > 1:
-                        command.append("--subprocesses")
-                    spies.append((name, out, subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                                              stderr=subprocess.DEVNULL)))
-            summary, _, _ = await run_wrk(tollgate.url(stream), script, args.concurrency, args.seconds)
-            for _, _, spy in spies:
-                spy.wait()
             mode = "stream" if stream else "chat"
+            spies = {name: [spy(pid, os.path.join(workdir, f"{name}-{pid}-{mode}.txt"), args.seconds) for pid in pids]
+                     for name, pids in (("gateway", gateway_pids(tollgate, db_pid)), ("db", db_pid))}
+            summary, _, _ = await run_wrk(tollgate.url(stream), script, args.concurrency, args.seconds)
             print(f"\n=== {mode}, concurrency {args.concurrency}: {summary['requests'] / (summary['duration_us'] / 1e6):.0f} req/s, "
                   f"p50 {summary['p50'] / 1000:.1f} ms")
-            for name, out, _ in spies:
-                print(f"--- {name}: " + (summarise(out) if os.path.exists(out) else "py-spy wrote nothing"))
+            for name, runs in spies.items():
+                for _, process in runs:
+                    process.wait()
+                print(f"--- {name}: " + summarise_all([out for out, _ in runs]))
     finally:
         tollgate.stop()
         upstream.stop()
