@@ -20,7 +20,7 @@ class ParkedReads:
         self.parked = set()
 
     def update_handler(self, fd, events):
-        fd, fileobj = self.split_fd(fd)
+        fd = self.split_fd(fd)[0]
         if events & IOLoop.READ:
             self.parked.discard(fd)
         elif fd in self.readers:
