@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 from bench.load import request_body, run_wrk, write_script
-from bench.nginx import Nginx, upstream_conf
+from bench.nginx import start_upstream
 from bench.procs import child_pids
 from bench.tollgate import Tollgate
 
@@ -86,7 +86,7 @@ def summarise_all(outs) -> str:
 async def profile(args):
     workdir = tempfile.mkdtemp(prefix="tollgate-profile-")
     os.environ["BENCH_WORKDIR"] = workdir
-    upstream = Nginx(workdir, "upstream", lambda prefix, port: upstream_conf(prefix, port, workers=2)).start()
+    upstream = start_upstream(workdir)
     tollgate = Tollgate(workdir, upstream.port, workers=args.workers)
     try:
         tollgate.start()

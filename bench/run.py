@@ -27,7 +27,7 @@ import uvloop
 
 from bench import report
 from bench.load import Result, measure, prime, request_body
-from bench.nginx import Nginx, upstream_conf
+from bench.nginx import start_upstream
 from bench.procs import wait_idle
 from bench.streams import run_streams_test, summary
 from bench.targets import Direct, LiteLLM, NginxHop, bare_forwarder, litellm_available, litellm_version
@@ -224,7 +224,7 @@ async def main(argv=None):
     os.environ["BENCH_WORKDIR"] = workdir
     began = time.monotonic()
     print(report.machine_line(), flush=True)
-    upstream = Nginx(workdir, "upstream", lambda prefix, port: upstream_conf(prefix, port, workers=2)).start()
+    upstream = start_upstream(workdir)
     rows, notes, money, targets, rounds, streams_line = [], [], [], [], [], None
     try:
         targets = start_targets(names, workdir, upstream, rows, notes)
