@@ -123,10 +123,10 @@ class Nginx:
         stop(self.process)
 
 
-# One worker answers some 150,000 fixed answers a second on loopback, thirty times the fastest gateway here.
+# One worker answers some 150,000 fixed answers a second on loopback, 25 times the fastest gateway here.
 # A second one adds nothing the gateways could use, only one more process waking on both cores: beside
 # Tollgate's 2 workers, each worker's CPU per request grew by about 8 % from 1 worker to 2 with a 2-worker
-# upstream, by about 2.5 % with this one (alternating 3-s cells at concurrency 50, nine lab runs).
+# upstream, by about 2.5 % with this one (alternating 3-s cells at concurrency 50).
 UPSTREAM_WORKERS = 1
 
 
