@@ -1,11 +1,12 @@
 """Tornado's IOLoop on the asyncio loop, with a client connection's read watch kept between requests.
 
-Tornado stops watching a connection for reads each time a read is done and watches it again a moment
-later, to notice a hang-up while the request is handled: a stop and a start for every request on a
-kept-alive connection. On uvloop each pair costs a new poll handle and about seven system calls. Here a stopped read watch is only parked: it stays with the
-loop, its events are not handed on, and watching again costs nothing. Should a parked connection turn
-readable (a client that sends its next request early, or hangs up) the watch is removed then, once,
-and added again when Tornado asks for it, so nothing is lost: the data or the hang-up is still there.
+Tornado stops watching a connection for reads each time a read is done and watches it again a moment later, to
+notice a hang-up while the request is handled: a stop and a start for every request on a kept-alive
+connection. On uvloop each pair costs a new poll handle and about seven system calls. Here a stopped read
+watch is only parked: it stays with the loop, its events are not handed on, and watching again costs nothing.
+Should a parked connection turn readable (a client that sends its next request early, or hangs up) the watch
+is removed then, once, and added again when Tornado asks for it, so nothing is lost: the data or the hang-up
+is still there.
 
 Tornado removes a connection's handler before it closes the socket, and that removes a parked watch
 too, so a parked watch never outlives its socket (another socket may get the same number at once)."""

@@ -1,14 +1,14 @@
 """The upstream client's sockets, watched through an epoll set of their own that the event loop watches
 as one file.
 
-libcurl asks to watch a connection's socket when a transfer starts on it and to stop when the transfer
-ends, so every upstream call would add and remove a watch. On uvloop each such pair costs a new poll
-handle and about seven system calls (a test registration, removals, an io_uring submission). Here a socket libcurl lets go of stays in the set, parked: its events are
-ignored, and the next transfer on the same kept-alive connection takes it up again with a single
-`epoll_ctl`. A parked socket that libcurl closes leaves the set by itself (the kernel drops a closed
-file from every epoll set); when libcurl opens another under the same number, taking it up finds the
-number gone from the set and adds the new socket. A parked socket that turns readable (the server
-closed the idle connection) is dropped at once, so it cannot wake the loop again.
+libcurl asks to watch a connection's socket when a transfer starts on it and to stop when the transfer ends,
+so every upstream call would add and remove a watch. On uvloop each such pair costs a new poll handle and
+about seven system calls (a test registration, removals, an io_uring submission). Here a socket libcurl lets
+go of stays in the set, parked: its events are ignored, and the next transfer on the same kept-alive
+connection takes it up again with a single `epoll_ctl`. A parked socket that libcurl closes leaves the set by
+itself (the kernel drops a closed file from every epoll set); when libcurl opens another under the same
+number, taking it up finds the number gone from the set and adds the new socket. A parked socket that turns
+readable (the server closed the idle connection) is dropped at once, so it cannot wake the loop again.
 
 Linux only (epoll), as Tollgate is."""
 import select
